@@ -1,0 +1,46 @@
+"""swegym: executable training environments for software-engineering agents, without Docker.
+
+The public entry points are re-exported lazily so that ``import swegym`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Task": "swegym.tasks.model",
+    "load_tasks": "swegym.tasks.loaders",
+    "EnvSpec": "swegym.envs.spec",
+    "get_spec": "swegym.envs.spec",
+    "build_env": "swegym.envs.builder",
+    "LocalSandbox": "swegym.sandbox.local",
+    "SandboxConfig": "swegym.sandbox.config",
+    "validate_task": "swegym.harness.validate",
+    "evaluate_prediction": "swegym.harness.evaluate",
+    "SwegymError": "swegym.errors",
+}
+
+if TYPE_CHECKING:
+    from swegym.envs.builder import build_env
+    from swegym.envs.spec import EnvSpec, get_spec
+    from swegym.errors import SwegymError
+    from swegym.harness.evaluate import evaluate_prediction
+    from swegym.harness.validate import validate_task
+    from swegym.sandbox.config import SandboxConfig
+    from swegym.sandbox.local import LocalSandbox
+    from swegym.tasks.loaders import load_tasks
+    from swegym.tasks.model import Task
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'swegym' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [*sorted(_EXPORTS), "__version__"]

@@ -1,0 +1,70 @@
+"""The sandbox protocol and the typed messages that cross its boundary.
+
+Every backend (local bubblewrap today; Docker or Ray-remote later) speaks these models, so
+callers never depend on how a backend isolates.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+
+class Command(BaseModel):
+    """One command for the persistent shell of a sandbox."""
+
+    command: str
+    timeout: float | None = Field(default=None, description="Seconds; None: the config default.")
+
+
+class CommandResponse(BaseModel):
+    """What a command printed (stdout and stderr merged) and how it ended."""
+
+    output: str
+    exit_code: int | None = Field(description="None when the command was killed on timeout.")
+    timed_out: bool = False
+    truncated_bytes: int = Field(default=0, description="Bytes of output elided by the cap.")
+    duration_s: float = 0.0
+
+
+class ExecRequest(BaseModel):
+    """A one-shot script run in a fresh process tree of the sandbox (used for grading)."""
+
+    script: str
+    timeout: float
+    log_path: str | None = Field(default=None, description="Host file for the full output.")
+    output_limit: int = 4_000_000
+    results_channel: bool = Field(
+        default=False,
+        description="Open a side channel (fd number in $SWEGYM_RESULTS_FD) whose data comes back "
+        "in ExecResponse.results; test outcomes travel there, not through the output.",
+    )
+
+
+class ExecResponse(BaseModel):
+    """Result of an ``ExecRequest``."""
+
+    exit_code: int | None
+    timed_out: bool = False
+    output: str = ""
+    truncated_bytes: int = 0
+    duration_s: float = 0.0
+    results: str = ""
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """An isolated episode: a repo at /testbed, an environment, a persistent shell."""
+
+    def start(self) -> None:
+        """Start the sandbox (idempotent)."""
+
+    def execute(self, command: Command) -> CommandResponse:
+        """Run a command in the persistent shell (state such as `cd` persists)."""
+
+    def exec_once(self, request: ExecRequest) -> ExecResponse:
+        """Run a script in a fresh copy of the sandbox (new processes, a clean /testbed)."""
+
+    def close(self) -> None:
+        """Stop every process and release all resources (idempotent)."""

