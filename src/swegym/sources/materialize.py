@@ -79,6 +79,24 @@ def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
     return clone_at(url, task.base_commit, dest)
 
 
+def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tuple[Path, str]:
+    """Materialize a PyPI ``source`` without knowing its commit yet; return (dir, commit id)."""
+    probe = Task(
+        instance_id=f"probe:{source}", repo=repo, base_commit="0" * 40, patch="", test_patch="",
+        problem_statement="", version="probe", source=source,
+    )
+    if not source.startswith("pypi:"):
+        raise SourceError(f"{source}: only pypi:NAME==VERSION sources can be resolved this way")
+    dest = _repo_dir(probe)
+    try:
+        materialize(probe, mirrors)
+    except SourceError as exc:
+        if "gives commit" not in str(exc):
+            raise
+    marker = dest.with_name(dest.name + ".json")
+    return dest, json.loads(marker.read_text())["commit"]
+
+
 def parse_mirrors(items: list[str]) -> dict[str, str]:
     """Parse ``owner/repo=PATH`` items given on the command line."""
     out: dict[str, str] = {}

@@ -55,6 +55,20 @@ class Task(BaseModel):
     def _lists(cls, value: Any) -> list[str]:
         return _coerce_test_list(value)
 
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _meta(cls, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError:
+                raise ValueError("not a JSON object") from None
+        if not isinstance(value, dict):
+            raise ValueError("must be an object")
+        return value
+
     @field_validator("created_at", mode="before")
     @classmethod
     def _created_at(cls, value: Any) -> str:

@@ -1,0 +1,1 @@
+"""The `swegym` command line: a thin layer over the library."""

@@ -1,0 +1,45 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from swegym.sources.materialize import parse_mirrors
+from swegym.tasks.loaders import load_tasks
+from swegym.tasks.model import Task
+
+TASKS_HELP = "Tasks: a .jsonl/.json/.parquet file, a directory, bundled[:lite|full] or hf:NAME[:SPLIT]."
+TasksOpt = typer.Option("bundled:lite", "--tasks", "-t", help=TASKS_HELP)
+IdsOpt = typer.Option(None, "--id", help="Only these instance ids (repeatable).")
+MirrorOpt = typer.Option(None, "--mirror", help="owner/repo=PATH: clone from a local mirror.")
+SkipOpt = typer.Option(False, "--skip-invalid", help="Load the good rows, report the bad ones.")
+
+
+def default_workers() -> int:
+    """Parallel tasks by default: one per core."""
+    return max(1, os.cpu_count() or 1)
+
+
+def get_tasks(source: str, ids: list[str] | None, skip_invalid: bool) -> list[Task]:
+    """Load tasks, printing one line per skipped bad row."""
+    result = load_tasks(source, skip_invalid=skip_invalid, ids=ids or None)
+    for err in result.errors:
+        typer.secho(f"skipped: {err}", fg="yellow", err=True)
+    return result.tasks
+
+
+def mirrors(items: list[str] | None) -> dict[str, str]:
+    """Parse --mirror options."""
+    return parse_mirrors(items or [])
+
+
+def out_paths(out: Path) -> tuple[Path, Path, Path]:
+    """(journal, summary, logs dir) kept next to an output file."""
+    return (
+        out.with_name(out.name + ".results.jsonl"),
+        out.with_name(out.name + ".summary.json"),
+        out.with_name(out.name + ".logs"),
+    )

@@ -1,0 +1,87 @@
+"""`swegym tasks list|show|export|build`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from swegym.cli.common import IdsOpt, SkipOpt, TasksOpt, default_workers, get_tasks
+
+app = typer.Typer(help="Inspect, export and build task sets.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_tasks(
+    tasks: str = TasksOpt,
+    skip_invalid: bool = SkipOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
+) -> None:
+    """List tasks. Example: swegym tasks list --tasks bundled"""
+    rows = get_tasks(tasks, None, skip_invalid)
+    if as_json:
+        for t in rows:
+            typer.echo(json.dumps({"instance_id": t.instance_id, "repo": t.repo, "version": t.version,
+                                   "split": t.split, "FAIL_TO_PASS": len(t.FAIL_TO_PASS)}))
+        return
+    table = Table(title=f"{len(rows)} tasks from {tasks}")
+    for col in ("instance_id", "repo", "version", "split", "F2P", "P2P"):
+        table.add_column(col)
+    for t in rows:
+        table.add_row(t.instance_id, t.repo, t.version, t.split or "", str(len(t.FAIL_TO_PASS)),
+                      str(len(t.PASS_TO_PASS)))
+    Console().print(table)
+
+
+@app.command("show")
+def show(
+    instance_id: str = typer.Argument(..., help="The task's instance_id."),
+    tasks: str = typer.Option("bundled", "--tasks", "-t"),
+    patches: bool = typer.Option(False, "--patches", help="Also print the gold and test patches."),
+) -> None:
+    """Show one task. Example: swegym tasks show pallets__click-2500"""
+    (task,) = get_tasks(tasks, [instance_id], False)
+    data = task.model_dump()
+    if not patches:
+        data["patch"] = f"<{len(task.patch.splitlines())} lines; --patches to show>"
+        data["test_patch"] = f"<{len(task.test_patch.splitlines())} lines; --patches to show>"
+    typer.echo(json.dumps(data, indent=2))
+
+
+@app.command("export")
+def export(
+    out: Path = typer.Argument(..., help="Output file: .jsonl or .parquet."),
+    tasks: str = TasksOpt,
+    ids: list[str] = IdsOpt,
+    skip_invalid: bool = SkipOpt,
+    json_strings: bool = typer.Option(
+        False, "--json-strings", help="Write FAIL_TO_PASS/PASS_TO_PASS as JSON strings (SWE-bench)."
+    ),
+) -> None:
+    """Export tasks. Example: swegym tasks export lite.parquet --tasks bundled:lite"""
+    from swegym.tasks.export import export_tasks
+
+    rows = get_tasks(tasks, ids, skip_invalid)
+    export_tasks(rows, out, json_strings=json_strings)
+    typer.echo(f"wrote {len(rows)} tasks to {out}")
+
+
+@app.command("build")
+def build(
+    recipes: Path = typer.Argument(..., help="Directory of task recipes (one sub-directory each)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Validated tasks (.jsonl)."),
+    runs: int = typer.Option(3, "--runs", help="Validation runs per task."),
+    workers: int = typer.Option(default_workers(), "--workers", "-w"),
+) -> None:
+    """Build tasks from recipes and keep those that validate.
+
+    Example: swegym tasks build datasets/bundled --out src/swegym/data/bundled.jsonl
+    """
+    from swegym.cli.validate_cmd import run_validation
+    from swegym.tasks.recipes import load_recipe, recipe_dirs
+
+    loaded = [load_recipe(d) for d in recipe_dirs(recipes)]
+    run_validation(loaded, out, runs=runs, workers=workers, mirrors={}, fresh=False, as_json=False)

@@ -1,0 +1,97 @@
+"""Running many tasks in parallel with progress, writing each result as it lands (resumable)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+T = TypeVar("T")
+R = TypeVar("R", bound=BaseModel)
+
+
+def read_done(path: Path, key: str = "instance_id") -> dict[str, dict[str, object]]:
+    """Results already written to ``path`` (a JSONL journal); a torn last line is ignored."""
+    done: dict[str, dict[str, object]] = {}
+    if not path.exists():
+        return done
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash: that task simply runs again
+            if isinstance(row, dict) and key in row:
+                done[str(row[key])] = row
+    return done
+
+
+class Journal:
+    """Append-only JSONL file; each line is flushed and fsynced before it counts as done."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair(path)
+        self.fh = path.open("a", encoding="utf-8")
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _repair(path: Path) -> None:
+        # A kill mid-write can leave a partial last line; end it so the next append is clean.
+        if path.exists() and path.stat().st_size:
+            with path.open("rb+") as fh:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+
+    def write(self, row: BaseModel) -> None:
+        line = row.model_dump_json() + "\n"
+        with self.lock:
+            self.fh.write(line)
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def run_batch(
+    items: Iterable[T],
+    work: Callable[[T], R],
+    journal_path: Path,
+    *,
+    key: Callable[[T], str],
+    workers: int,
+    label: str,
+    describe: Callable[[R], str] = lambda r: "",
+    quiet: bool = False,
+) -> list[R]:
+    """Run ``work`` over ``items`` not yet in the journal; return the new results."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    done = read_done(journal_path)
+    todo = [it for it in items if key(it) not in done]
+    journal = Journal(journal_path)
+    results: list[R] = []
+    progress = Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"), disable=quiet, transient=False,
+    )
+    try:
+        with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            bar = progress.add_task(label, total=len(todo), last="")
+            futures = {pool.submit(work, it): it for it in todo}
+            for fut in as_completed(futures):
+                res = fut.result()
+                journal.write(res)
+                results.append(res)
+                progress.update(bar, advance=1, last=describe(res))
+    finally:
+        journal.close()
+    return results

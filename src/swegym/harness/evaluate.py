@@ -1,0 +1,108 @@
+"""Evaluation of predictions (SWE-bench format) against a task's labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from swegym.errors import PredictionFormatError, SwegymError
+from swegym.harness.grading import TestsStatus, grade
+from swegym.harness.runner import prepare, run_tests
+from swegym.sandbox.config import SandboxConfig
+from swegym.sources.materialize import Mirrors
+from swegym.tasks.model import Task
+
+
+class Prediction(BaseModel):
+    """One row of a SWE-bench predictions file."""
+
+    instance_id: str
+    model_name_or_path: str = "unknown"
+    model_patch: str | None = None
+
+
+class InstanceReport(BaseModel):
+    """SWE-bench's per-instance report, plus our ``status`` and ``error``."""
+
+    instance_id: str
+    status: str = Field(description="resolved | unresolved | empty_patch | error")
+    patch_is_None: bool = False
+    patch_exists: bool = False
+    patch_successfully_applied: bool = False
+    resolved: bool = False
+    tests_status: dict[str, TestsStatus] = Field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def load_predictions(path: Path) -> dict[str, Prediction]:
+    """Read predictions (.jsonl, or a .json list/dict); one-line errors name the line."""
+    if not path.exists():
+        raise PredictionFormatError(f"{path}: no such predictions file")
+    rows: list[tuple[str, object]] = []
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PredictionFormatError(f"{path}: not valid JSON ({exc.msg})") from None
+        items = list(data.values()) if isinstance(data, dict) else data
+        rows = [(f"{path}[{i}]", r) for i, r in enumerate(items)]
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append((f"{path}:{n}", json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    raise PredictionFormatError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+    out: dict[str, Prediction] = {}
+    for where, row in rows:
+        try:
+            pred = Prediction.model_validate(row)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            raise PredictionFormatError(f"{where}: field '{field}': {err['msg']}") from None
+        out[pred.instance_id] = pred
+    return out
+
+
+def evaluate_prediction(
+    task: Task,
+    model_patch: str | None,
+    *,
+    mirrors: Mirrors | None = None,
+    config: SandboxConfig | None = None,
+    log_path: Path | None = None,
+) -> InstanceReport:
+    """Grade ``model_patch`` on ``task`` in a fresh sandbox (SWE-bench rules)."""
+    rep = InstanceReport(instance_id=task.instance_id, status="error")
+    rep.patch_is_None = model_patch is None
+    rep.patch_exists = bool(model_patch and model_patch.strip())
+    if not rep.patch_exists:
+        rep.status = "empty_patch"
+        return rep
+    if not task.FAIL_TO_PASS:
+        rep.error = f"{task.instance_id}: the task has no FAIL_TO_PASS tests; validate it first"
+        return rep
+    try:
+        prep = prepare(task, mirrors)
+        run = run_tests(prep, model_patch or "", config=config, log_path=log_path)
+    except SwegymError as exc:
+        rep.error = str(exc)
+        return rep
+    rep.seconds = round(run.duration_s, 2)
+    if run.error:
+        rep.error = run.error
+        return rep
+    rep.patch_successfully_applied = run.patch_applied
+    if not run.patch_applied:
+        rep.status = "unresolved"
+        return rep
+    g = grade(run.status, task.FAIL_TO_PASS, task.PASS_TO_PASS)
+    rep.resolved = g.resolved
+    rep.tests_status = {"FAIL_TO_PASS": g.FAIL_TO_PASS, "PASS_TO_PASS": g.PASS_TO_PASS}
+    rep.status = "resolved" if g.resolved else "unresolved"
+    return rep

@@ -1,0 +1,59 @@
+"""Aggregate reports in SWE-bench's shape. Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def evaluation_summary(
+    reports: Iterable[Mapping[str, Any]], total_instances: int, submitted: Iterable[str]
+) -> dict[str, Any]:
+    """SWE-bench's run report: counts and sorted id lists by outcome."""
+    by: dict[str, list[str]] = {"resolved": [], "unresolved": [], "empty_patch": [], "error": []}
+    for r in reports:
+        by.setdefault(str(r["status"]), []).append(str(r["instance_id"]))
+    sub = sorted(set(submitted))
+    completed = sorted(by["resolved"] + by["unresolved"])
+    return {
+        "total_instances": total_instances,
+        "submitted_instances": len(sub),
+        "completed_instances": len(completed),
+        "resolved_instances": len(by["resolved"]),
+        "unresolved_instances": len(by["unresolved"]),
+        "empty_patch_instances": len(by["empty_patch"]),
+        "error_instances": len(by["error"]),
+        "resolve_rate": round(len(by["resolved"]) / total_instances, 4) if total_instances else 0.0,
+        "submitted_ids": sub,
+        "completed_ids": completed,
+        "resolved_ids": sorted(by["resolved"]),
+        "unresolved_ids": sorted(by["unresolved"]),
+        "empty_patch_ids": sorted(by["empty_patch"]),
+        "error_ids": sorted(by["error"]),
+        "schema_version": 2,
+    }
+
+
+def validation_summary(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts of valid / invalid / error tasks, with reasons, per repository too."""
+    rows = list(results)
+    per_repo: dict[str, dict[str, int]] = {}
+    for r in rows:
+        repo = str(r["instance_id"]).split("__")[0] if "__" in str(r["instance_id"]) else "?"
+        counts = per_repo.setdefault(repo, {"valid": 0, "invalid": 0, "error": 0})
+        counts[str(r["status"])] += 1
+    return {
+        "total": len(rows),
+        "valid": sum(r["status"] == "valid" for r in rows),
+        "invalid": sum(r["status"] == "invalid" for r in rows),
+        "errors": sum(r["status"] == "error" for r in rows),
+        "fail_to_pass_tests": sum(len(r.get("FAIL_TO_PASS") or []) for r in rows),
+        "pass_to_pass_tests": sum(len(r.get("PASS_TO_PASS") or []) for r in rows),
+        "flaky_tests": sum(len(r.get("flaky") or []) for r in rows),
+        "per_owner": per_repo,
+        "problems": {
+            str(r["instance_id"]): f"{r['status']}: {r.get('reason', '')}"
+            for r in rows
+            if r["status"] != "valid"
+        },
+    }

@@ -1,0 +1,147 @@
+"""Validation: run the empty and the gold patch, derive or check the labels, find flaky tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from swegym.errors import SwegymError
+from swegym.harness.parsers import PASSING
+from swegym.harness.runner import Prepared, TestRun, prepare, run_tests
+from swegym.sandbox.config import SandboxConfig
+from swegym.sources.materialize import Mirrors
+from swegym.tasks.model import Task
+
+
+class ValidationResult(BaseModel):
+    """The verdict on one task; ``task`` holds the task with validated labels when valid."""
+
+    instance_id: str
+    status: Literal["valid", "invalid", "error"]
+    reason: str = ""
+    FAIL_TO_PASS: list[str] = Field(default_factory=list)
+    PASS_TO_PASS: list[str] = Field(default_factory=list)
+    flaky: list[str] = Field(default_factory=list)
+    runs: int = 0
+    seconds: float = 0.0
+    task: Task | None = None
+
+
+class Labels(BaseModel):
+    """Labels derived from repeated runs without and with the gold patch."""
+
+    fail_to_pass: list[str]
+    pass_to_pass: list[str]
+    flaky: list[str]
+    gold_failures: list[str]
+
+
+def derive_labels(before: list[dict[str, str]], after: list[dict[str, str]]) -> Labels:
+    """Pure: FAIL_TO_PASS fails in every run without the gold patch and passes in every run with
+    it; PASS_TO_PASS passes in all runs; a test whose outcome changes between runs of the same
+    patch is flaky and excluded from both."""
+    tests = sorted({t for run in before + after for t in run})
+
+    def outcomes(runs: list[dict[str, str]], t: str) -> set[bool]:
+        return {run.get(t) in PASSING for run in runs}
+
+    f2p, p2p, flaky, gold_fail = [], [], [], []
+    for t in tests:
+        b, a = outcomes(before, t), outcomes(after, t)
+        if len(b) > 1 or len(a) > 1:
+            flaky.append(t)
+        elif a == {True}:
+            (p2p if b == {True} else f2p).append(t)
+        else:
+            gold_fail.append(t)
+    return Labels(fail_to_pass=f2p, pass_to_pass=p2p, flaky=flaky, gold_failures=gold_fail)
+
+
+def check_labels(task: Task, labels: Labels) -> tuple[list[str], list[str], str]:
+    """Compare a task's own labels with derived ones; return (f2p, p2p, problem or '')."""
+    flaky = set(labels.flaky)
+    given_f2p = [t for t in task.FAIL_TO_PASS if t not in flaky]
+    given_p2p = [t for t in task.PASS_TO_PASS if t not in flaky]
+    bad_f2p = [t for t in given_f2p if t not in set(labels.fail_to_pass)]
+    bad_p2p = [t for t in given_p2p if t not in set(labels.pass_to_pass)]
+    problems = []
+    if bad_f2p:
+        problems.append(f"FAIL_TO_PASS tests that do not go from fail to pass: {_few(bad_f2p)}")
+    if bad_p2p:
+        problems.append(f"PASS_TO_PASS tests that do not pass in both: {_few(bad_p2p)}")
+    return given_f2p, given_p2p, "; ".join(problems)
+
+
+def _few(items: list[str], n: int = 3) -> str:
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def validate_task(
+    task: Task,
+    *,
+    runs: int = 1,
+    mirrors: Mirrors | None = None,
+    config: SandboxConfig | None = None,
+    log_dir: Path | None = None,
+) -> ValidationResult:
+    """Validate ``task``: labels derived (or checked, if it has them) over ``runs`` repetitions."""
+    import time
+
+    start = time.perf_counter()
+    result = ValidationResult(instance_id=task.instance_id, status="error", runs=runs)
+    try:
+        prep = prepare(task, mirrors)
+        before, after = [], []
+        for i in range(runs):
+            for kind, patch, sink in (("empty", "", before), ("gold", task.patch, after)):
+                log = log_dir / f"{task.instance_id}.{kind}.{i}.log" if log_dir else None
+                run = _run(prep, patch, config, log, kind)
+                sink.append(run.status)
+    except _Infra as exc:
+        result.reason = str(exc)
+    except SwegymError as exc:
+        result.reason = str(exc)
+    else:
+        _judge(task, result, derive_labels(before, after), after)
+    result.seconds = round(time.perf_counter() - start, 2)
+    return result
+
+
+class _Infra(Exception):
+    pass
+
+
+def _run(prep: Prepared, patch: str, config: SandboxConfig | None, log: Path | None, kind: str) -> TestRun:
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    run = run_tests(prep, patch, config=config, log_path=log)
+    if run.error:
+        raise _Infra(f"{kind} run: {run.error}")
+    if not run.patch_applied:
+        raise _Infra(f"{kind} run: the gold patch does not apply")
+    if kind == "gold" and not run.status:
+        raise _Infra(f"gold run: {run.note or 'no test results'}")
+    return run
+
+
+def _judge(task: Task, result: ValidationResult, labels: Labels, after: list[dict[str, str]]) -> None:
+    result.flaky = labels.flaky
+    if task.FAIL_TO_PASS:
+        f2p, p2p, problem = check_labels(task, labels)
+    else:
+        f2p, p2p, problem = labels.fail_to_pass, labels.pass_to_pass, ""
+    result.FAIL_TO_PASS, result.PASS_TO_PASS = f2p, p2p
+    if problem:
+        result.status, result.reason = "invalid", problem
+    elif not f2p:
+        result.status = "invalid"
+        result.reason = "no test fails without the gold patch and passes with it"
+        if labels.gold_failures:
+            result.reason += f" (failing with gold: {_few(labels.gold_failures)})"
+    else:
+        result.status = "valid"
+        result.task = task.model_copy(update={"FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p})
+        result.task.meta = {**task.meta, "flaky_excluded": labels.flaky}
