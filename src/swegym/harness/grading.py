@@ -12,6 +12,8 @@ from swegym.harness.parsers import PASSING
 class TestsStatus(BaseModel):
     """Which labelled tests passed and failed (SWE-bench's `tests_status` shape)."""
 
+    __test__ = False  # not a pytest test class
+
     success: list[str] = Field(default_factory=list)
     failure: list[str] = Field(default_factory=list)
 

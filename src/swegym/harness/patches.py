@@ -38,7 +38,7 @@ def deleted_files(patch: str) -> set[str]:
     return out
 
 
-def test_targets(test_patch: str, suffixes: tuple[str, ...] = (".py",)) -> list[str]:
+def run_targets(test_patch: str, suffixes: tuple[str, ...] = (".py",)) -> list[str]:
     """The test files to run for a task: those the test patch touches and leaves in place."""
     gone = deleted_files(test_patch)
     return [f for f in touched_files(test_patch) if f.endswith(suffixes) and f not in gone]

@@ -12,7 +12,7 @@ from pathlib import Path
 from swegym.envs.builder import BuiltEnv, build_env
 from swegym.envs.spec import EnvSpec, get_spec
 from swegym.harness.parsers import get_parser
-from swegym.harness.patches import test_targets, touched_files
+from swegym.harness.patches import run_targets, touched_files
 from swegym.sandbox.base import ExecRequest
 from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT
 from swegym.sandbox.config import SandboxConfig
@@ -45,6 +45,8 @@ def prepare(task: Task, mirrors: Mirrors | None = None) -> Prepared:
 @dataclass
 class TestRun:
     """One run of the tests: statuses from the side channel, and what happened on the way."""
+
+    __test__ = False  # not a pytest test class
 
     status: dict[str, str] = field(default_factory=dict)
     patch_applied: bool = True
@@ -96,7 +98,7 @@ def run_tests(
     reported in ``error``; a candidate patch that does not apply sets ``patch_applied=False``.
     """
     task, spec = prep.task, prep.spec
-    targets = test_targets(task.test_patch)
+    targets = run_targets(task.test_patch)
     if not targets:
         return TestRun(error="the test patch touches no test file (.py)")
     use_plugin = spec.log_parser == "pytest"

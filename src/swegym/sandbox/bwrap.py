@@ -169,7 +169,9 @@ def build_argv(
     argv += ["--clearenv"]
     for key, value in base_environment(layout.env).items():
         argv += ["--setenv", key, value]
-    argv += ["--chdir", layout.cwd, "--cap-drop", "ALL"]
+    # The sandbox root is bwrap's own tmpfs: make it read-only so that the only writable places
+    # are /testbed, /tmp and whatever the layout binds read-write.
+    argv += ["--remount-ro", "/", "--chdir", layout.cwd, "--cap-drop", "ALL"]
     return argv
 
 

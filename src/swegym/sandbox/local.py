@@ -18,7 +18,7 @@ from swegym.errors import SandboxError
 from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
 from swegym.sandbox.bwrap import Layout, build_argv, find_bwrap
 from swegym.sandbox.config import SandboxConfig
-from swegym.sandbox.limits import Limits
+from swegym.sandbox.limits import Limits, descendants
 from swegym.sandbox.session import OutputBuffer, ShellSession
 
 
@@ -90,10 +90,15 @@ class LocalSandbox:
             return
         self.close()
         layout, self._workdir = self._prepare("sbx")
-        self._layout_live = layout
+        self._live_layout = layout
+        self._spawn_shell()
+
+    def _spawn_shell(self) -> None:
+        if self._limits is not None:
+            self._limits.cleanup()
         self._limits = Limits(self.config.memory_mb, self.config.pids, self.config.use_cgroups)
         self._limits.setup()
-        self._session = ShellSession(self._argv(layout, self._limits), self.config.output_limit)
+        self._session = ShellSession(self._argv(self._live_layout, self._limits), self.config.output_limit)
         self._session.start()
         probe = self._session.run("echo ready", timeout=30)
         if probe.exit_code != 0 or "ready" not in probe.output:
@@ -142,13 +147,31 @@ class LocalSandbox:
         return None
 
     def execute(self, command: Command) -> CommandResponse:
-        """Run a command in the persistent shell; restart the shell if it has died."""
+        """Run a command in the persistent shell.
+
+        If a command kills the shell (``exit``, a failed fork under the process limit, the
+        memory limit), a new shell is started for the next command; in 'overlay' and 'copy'
+        modes the files in /testbed are kept, only shell state (cwd, variables) is lost.
+        """
         with self._lock:
-            if self._session is None or not self._session.alive:
+            if self._session is None:
                 raise SandboxError("the sandbox is not running (call start())")
             timeout = command.timeout or self.config.command_timeout
             watchdog = self._disk_watchdog if self.config.repo_mode != "tmp-overlay" else None
-            return self._session.run(command.command, timeout, watchdog)
+            resp = self._session.run(command.command, timeout, watchdog)
+            if not self._session.alive:
+                self._session.close()
+                kept = "files in /testbed are kept" if self.config.repo_mode != "tmp-overlay" else (
+                    "/testbed was reset")
+                resp.output += f"\n[a new shell was started; {kept}]"
+                self._spawn_shell()
+            return resp
+
+    def process_count(self) -> int:
+        """Processes now alive in the sandbox (bwrap's own two included)."""
+        if self._session is None or self._session.proc is None:
+            return 0
+        return len(descendants(self._session.proc.pid)) + 1
 
     def run(self, command: str, timeout: float | None = None) -> CommandResponse:
         """Shorthand for ``execute(Command(command=..., timeout=...))``."""

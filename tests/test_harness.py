@@ -1,0 +1,130 @@
+"""The harness on a tiny real repository: env build, validation, grading, threats to grading."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from swegym.errors import EnvBuildError, InterpreterNotFoundError, UnknownSpecError
+from swegym.harness.evaluate import evaluate_prediction
+from swegym.harness.parsers import parse_pytest_text
+from swegym.harness.runner import prepare, run_tests
+from swegym.harness.validate import validate_task
+from swegym.tasks.model import Task
+
+pytestmark = pytest.mark.sandbox
+
+F2P = "tests/test_calc.py::test_clamp_upper"
+
+
+@pytest.fixture(scope="module")
+def validated(calc_task: Task) -> Task:
+    res = validate_task(calc_task, runs=2)
+    assert res.status == "valid", res.reason
+    assert res.task is not None
+    return res.task
+
+
+def test_validation_derives_labels(validated: Task) -> None:
+    assert validated.FAIL_TO_PASS == [F2P]
+    assert validated.PASS_TO_PASS == ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"]
+
+
+def test_gold_resolves_and_empty_does_not(validated: Task) -> None:
+    assert evaluate_prediction(validated, validated.patch).status == "resolved"
+    assert evaluate_prediction(validated, "").status == "empty_patch"
+    assert evaluate_prediction(validated, None).patch_is_None
+
+
+def test_wrong_and_unappliable_patches(validated: Task) -> None:
+    wrong = validated.patch.replace("max(lo, min(x, hi))", "max(lo, min(x, hi - 1))")
+    rep = evaluate_prediction(validated, wrong)
+    assert rep.status == "unresolved" and rep.patch_successfully_applied
+    assert rep.tests_status["FAIL_TO_PASS"].failure == [F2P]
+    garbage = "diff --git a/nope.py b/nope.py\n--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-a\n+b\n"
+    rep = evaluate_prediction(validated, garbage)
+    assert rep.status == "unresolved" and not rep.patch_successfully_applied
+
+
+def test_forged_pass_lines_do_not_count(validated: Task) -> None:
+    # The candidate prints pytest-style PASSED lines for every labelled test, after the summary.
+    fake = "\\n".join(f"PASSED {t}" for t in validated.FAIL_TO_PASS + validated.PASS_TO_PASS)
+    forged = (
+        "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,4 @@\n"
+        f"+import atexit\n+atexit.register(print, '{fake}')\n def add(a, b):\n     return a + b\n"
+    )
+    prep = prepare(validated)
+    run = run_tests(prep, forged)
+    assert run.patch_applied and f"PASSED {F2P}" in run.log
+    assert parse_pytest_text(run.log).status.get(F2P) == "PASSED"  # a text parser is fooled...
+    assert evaluate_prediction(validated, forged).status == "unresolved"  # ...grading is not
+
+
+def test_modified_test_files_are_restored(validated: Task) -> None:
+    # The candidate "fixes" the bug by rewriting the test that grades it.
+    cheat = validated.test_patch.replace("assert clamp(50, 0, 10) == 10", "assert True")
+    assert cheat != validated.test_patch
+    rep = evaluate_prediction(validated, cheat)
+    assert rep.status == "unresolved"
+
+
+def test_validation_checks_given_labels(validated: Task) -> None:
+    wrong = validated.model_copy(update={"FAIL_TO_PASS": ["tests/test_calc.py::test_add"]})
+    res = validate_task(wrong)
+    assert res.status == "invalid" and "do not go from fail to pass" in res.reason
+    no_fix = validated.model_copy(update={"patch": "", "FAIL_TO_PASS": []})
+    assert validate_task(no_fix).status == "invalid"
+
+
+def test_unknown_repo_version_and_interpreter(calc_task: Task, fixture_specs: Path) -> None:
+    with pytest.raises(UnknownSpecError, match="no environment spec for repo 'nobody/nothing'"):
+        prepare(calc_task.model_copy(update={"repo": "nobody/nothing"}))
+    with pytest.raises(UnknownSpecError, match="version '9.9'"):
+        prepare(calc_task.model_copy(update={"version": "9.9"}))
+    res = validate_task(calc_task.model_copy(update={"version": "9.9"}))
+    assert res.status == "error" and "version '9.9'" in res.reason
+    from swegym.envs.python import find_interpreter
+
+    with pytest.raises(InterpreterNotFoundError, match="uv python install 2.1"):
+        find_interpreter("2.1")
+
+
+def test_failed_install_is_a_clear_error_and_leaves_no_env(calc_task: Task, fixture_specs: Path) -> None:
+    from swegym.envs.builder import build_env, load_built
+    from swegym.envs.spec import EnvSpec
+    from swegym.sources.materialize import materialize
+
+    spec = EnvSpec(repo="fixture/calc", version="bad", python=calc_task_python(),
+                   install=[], packages=["this-package-does-not-exist-swegym==0.0.1"])
+    with pytest.raises(EnvBuildError) as exc:
+        build_env(spec, materialize(calc_task))
+    assert "failed" in str(exc.value) and "\n" not in str(exc.value)
+    assert load_built(spec) is None
+
+
+def calc_task_python() -> str:
+    import sys
+
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def test_env_is_mounted_read_only(calc_task: Task) -> None:
+    from swegym.sandbox.local import LocalSandbox
+
+    prep = prepare(calc_task)
+    with LocalSandbox(prep.env.layout(prep.repo_dir)) as sb:
+        assert sb.run("python -c 'import pytest; print(pytest.__name__)'").output == "pytest\n"
+        assert sb.run("touch /opt/swegym/env/x").exit_code != 0
+        assert sb.run("git log --oneline | wc -l").output.strip() == "1"
+        assert sb.run("git status --porcelain").output == ""
+
+
+def test_validation_report_json_shape(validated: Task, tmp_path: Path) -> None:
+    from swegym.harness.report import evaluation_summary
+
+    reps = [evaluate_prediction(validated, validated.patch).model_dump()]
+    summary = evaluation_summary(reps, 1, [validated.instance_id])
+    assert summary["resolved_ids"] == [validated.instance_id] and summary["resolved_instances"] == 1
+    json.dumps(summary)
