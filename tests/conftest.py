@@ -31,11 +31,14 @@ def swegym_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=git_env(), check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True, text=True
+    ).stdout
 
 
-CALC_BUGGY = "def add(a, b):\n    return a + b\n\n\ndef clamp(x, lo, hi):\n    return max(lo, min(x, hi + 1))\n"
+CALC_BUGGY = (
+    "def add(a, b):\n    return a + b\n\n\ndef clamp(x, lo, hi):\n    return max(lo, min(x, hi + 1))\n"
+)
 CALC_FIXED = CALC_BUGGY.replace("hi + 1", "hi")
 TESTS_BASE = (
     "from calc import add, clamp\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
@@ -68,11 +71,20 @@ def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def fixture_specs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """An env spec for the fixture repo, added through $SWEGYM_SPECS_PATH."""
     d = tmp_path_factory.mktemp("specs")
-    spec = {"repo": "fixture/calc", "license": "MIT", "versions": {"0.1": {
-        "python": PYVER, "install": [], "packages": ["pytest"],
-        "env": {"PYTHONPATH": "/testbed"}, "test_cmd": "python -m pytest -rA -p no:cacheprovider",
-        "test_timeout": 120,
-    }}}
+    spec = {
+        "repo": "fixture/calc",
+        "license": "MIT",
+        "versions": {
+            "0.1": {
+                "python": PYVER,
+                "install": [],
+                "packages": ["pytest"],
+                "env": {"PYTHONPATH": "/testbed"},
+                "test_cmd": "python -m pytest -rA -p no:cacheprovider",
+                "test_timeout": 120,
+            }
+        },
+    }
     (d / "fixture__calc.json").write_text(json.dumps(spec))
     old = os.environ.get("SWEGYM_SPECS_PATH")
     os.environ["SWEGYM_SPECS_PATH"] = str(d)

@@ -16,20 +16,33 @@ def rec(nodeid: str, when: str, outcome: str, wasxfail: bool = False) -> str:
 
 def test_plugin_records_fold_into_statuses() -> None:
     lines = [
-        rec("t.py::a", "setup", "passed"), rec("t.py::a", "call", "passed"), rec("t.py::a", "teardown", "passed"),
-        rec("t.py::b", "setup", "passed"), rec("t.py::b", "call", "failed"),
+        rec("t.py::a", "setup", "passed"),
+        rec("t.py::a", "call", "passed"),
+        rec("t.py::a", "teardown", "passed"),
+        rec("t.py::b", "setup", "passed"),
+        rec("t.py::b", "call", "failed"),
         rec("t.py::c", "setup", "failed"),
-        rec("t.py::d", "setup", "passed"), rec("t.py::d", "call", "passed"), rec("t.py::d", "teardown", "failed"),
-        rec("t.py::e", "setup", "passed"), rec("t.py::e", "call", "skipped", wasxfail=True),
+        rec("t.py::d", "setup", "passed"),
+        rec("t.py::d", "call", "passed"),
+        rec("t.py::d", "teardown", "failed"),
+        rec("t.py::e", "setup", "passed"),
+        rec("t.py::e", "call", "skipped", wasxfail=True),
         rec("t.py::f", "setup", "skipped"),
         rec("t.py::g", "call", "passed", wasxfail=True),
         rec("u.py", "collect", "failed"),
-        "garbage line", json.dumps({"event": "finish", "exitstatus": 1}),
+        "garbage line",
+        json.dumps({"event": "finish", "exitstatus": 1}),
     ]
     res = parse_plugin_records("\n".join(lines))
     assert res.status == {
-        "t.py::a": "PASSED", "t.py::b": "FAILED", "t.py::c": "ERROR", "t.py::d": "ERROR",
-        "t.py::e": "XFAIL", "t.py::f": "SKIPPED", "t.py::g": "XPASS", "u.py": "ERROR",
+        "t.py::a": "PASSED",
+        "t.py::b": "FAILED",
+        "t.py::c": "ERROR",
+        "t.py::d": "ERROR",
+        "t.py::e": "XFAIL",
+        "t.py::f": "SKIPPED",
+        "t.py::g": "XPASS",
+        "u.py": "ERROR",
     }
     assert res.finished and res.exitstatus == 1
 
@@ -43,8 +56,11 @@ def test_text_parser_keeps_ids_with_spaces() -> None:
         "==== 2 passed, 1 failed in 0.1s ====\n"
     )
     res = parse_pytest_text(log)
-    assert res.status == {"tests/t.py::test_x[a b]": "PASSED", "tests/t.py::test_y[1 2]": "FAILED",
-                          "tests/t.py::test_z": "PASSED"}
+    assert res.status == {
+        "tests/t.py::test_x[a b]": "PASSED",
+        "tests/t.py::test_y[1 2]": "FAILED",
+        "tests/t.py::test_z": "PASSED",
+    }
     assert res.finished
 
 
@@ -60,9 +76,14 @@ def test_grading_rules() -> None:
 
 
 def test_derive_labels_and_flaky() -> None:
-    before = [{"f2p": "FAILED", "p2p": "PASSED", "flk": "PASSED"}, {"f2p": "FAILED", "p2p": "PASSED", "flk": "FAILED"}]
-    after = [{"f2p": "PASSED", "p2p": "PASSED", "flk": "PASSED", "bad": "FAILED"},
-             {"f2p": "PASSED", "p2p": "PASSED", "flk": "PASSED", "bad": "FAILED"}]
+    before = [
+        {"f2p": "FAILED", "p2p": "PASSED", "flk": "PASSED"},
+        {"f2p": "FAILED", "p2p": "PASSED", "flk": "FAILED"},
+    ]
+    after = [
+        {"f2p": "PASSED", "p2p": "PASSED", "flk": "PASSED", "bad": "FAILED"},
+        {"f2p": "PASSED", "p2p": "PASSED", "flk": "PASSED", "bad": "FAILED"},
+    ]
     labels = derive_labels(before, after)
     assert labels.fail_to_pass == ["f2p"] and labels.pass_to_pass == ["p2p"]
     assert labels.flaky == ["flk"] and labels.gold_failures == ["bad"]

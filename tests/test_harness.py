@@ -79,15 +79,15 @@ def test_validation_checks_given_labels(validated: Task) -> None:
 
 
 def test_unknown_repo_version_and_interpreter(calc_task: Task, fixture_specs: Path) -> None:
-    with pytest.raises(UnknownSpecError, match="no environment spec for repo 'nobody/nothing'"):
+    with pytest.raises(UnknownSpecError, match=r"no environment spec for repo 'nobody/nothing'"):
         prepare(calc_task.model_copy(update={"repo": "nobody/nothing"}))
-    with pytest.raises(UnknownSpecError, match="version '9.9'"):
+    with pytest.raises(UnknownSpecError, match=r"version '9\.9'"):
         prepare(calc_task.model_copy(update={"version": "9.9"}))
     res = validate_task(calc_task.model_copy(update={"version": "9.9"}))
     assert res.status == "error" and "version '9.9'" in res.reason
     from swegym.envs.python import find_interpreter
 
-    with pytest.raises(InterpreterNotFoundError, match="uv python install 2.1"):
+    with pytest.raises(InterpreterNotFoundError, match=r"uv python install 2\.1"):
         find_interpreter("2.1")
 
 
@@ -96,8 +96,13 @@ def test_failed_install_is_a_clear_error_and_leaves_no_env(calc_task: Task, fixt
     from swegym.envs.spec import EnvSpec
     from swegym.sources.materialize import materialize
 
-    spec = EnvSpec(repo="fixture/calc", version="bad", python=calc_task_python(),
-                   install=[], packages=["this-package-does-not-exist-swegym==0.0.1"])
+    spec = EnvSpec(
+        repo="fixture/calc",
+        version="bad",
+        python=calc_task_python(),
+        install=[],
+        packages=["this-package-does-not-exist-swegym==0.0.1"],
+    )
     with pytest.raises(EnvBuildError) as exc:
         build_env(spec, materialize(calc_task))
     assert "failed" in str(exc.value) and "\n" not in str(exc.value)

@@ -35,8 +35,9 @@ def test_sdist_import_is_deterministic(tmp_path: Path) -> None:
     b = import_sdist(archive, ref, "0" * 64, tmp_path / "b")
     assert a == b
     # Files the sdist's own .gitignore would hide are still part of the base commit.
-    tracked = subprocess.run(["git", "ls-files"], cwd=tmp_path / "a", env=git_env(),
-                             capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=tmp_path / "a", env=git_env(), capture_output=True, text=True
+    ).stdout.split()
     assert "pkg/__init__.py" in tracked
 
 

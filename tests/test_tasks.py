@@ -13,8 +13,15 @@ from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
 
 ROW = {
-    "instance_id": "o__r-1", "repo": "o/r", "base_commit": "a" * 40, "patch": "p", "test_patch": "t",
-    "problem_statement": "s", "version": "1.0", "FAIL_TO_PASS": '["t::a"]', "PASS_TO_PASS": ["t::b"],
+    "instance_id": "o__r-1",
+    "repo": "o/r",
+    "base_commit": "a" * 40,
+    "patch": "p",
+    "test_patch": "t",
+    "problem_statement": "s",
+    "version": "1.0",
+    "FAIL_TO_PASS": '["t::a"]',
+    "PASS_TO_PASS": ["t::b"],
 }
 
 

@@ -88,8 +88,10 @@ def test_agent_cannot_read_host_secrets(repo: Path, tmp_path: Path) -> None:
     try:
         sb = open_sandbox(repo)
         try:
-            out = sb.run("env; cat ~/.swegym-threat-test-secret; cat /root/.swegym-threat-test-secret;"
-                         f" ls -a {Path.home()} /root; cat /etc/shadow").output
+            out = sb.run(
+                "env; cat ~/.swegym-threat-test-secret; cat /root/.swegym-threat-test-secret;"
+                f" ls -a {Path.home()} /root; cat /etc/shadow"
+            ).output
         finally:
             sb.close()
         assert "s3cr3t" not in out
@@ -129,7 +131,9 @@ def test_filling_tmp_is_bounded(sandbox: LocalSandbox) -> None:
 def test_filling_workspace_disk_is_bounded(repo: Path) -> None:
     sb = open_sandbox(repo, disk_mb=20)
     try:
-        r = sb.run("for i in $(seq 200); do head -c 1M /dev/zero > /testbed/f$i; sleep 0.01; done", timeout=60)
+        r = sb.run(
+            "for i in $(seq 200); do head -c 1M /dev/zero > /testbed/f$i; sleep 0.01; done", timeout=60
+        )
         assert r.timed_out and "disk limit" in r.output
         assert sb.upper_dir is not None
     finally:

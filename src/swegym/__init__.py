@@ -43,4 +43,16 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [  # noqa: RUF022 - grouped: exports, then version
+    "EnvSpec",
+    "LocalSandbox",
+    "SandboxConfig",
+    "SwegymError",
+    "Task",
+    "build_env",
+    "evaluate_prediction",
+    "get_spec",
+    "load_tasks",
+    "validate_task",
+    "__version__",
+]

@@ -34,7 +34,7 @@ def build(
     from swegym.sources.materialize import materialize
 
     rows = get_tasks(tasks, ids, skip_invalid)
-    firsts = {}
+    firsts: dict[tuple[str, str], object] = {}
     for t in rows:
         firsts.setdefault((t.repo, t.version), t)
     mir = mirrors(mirror)
@@ -45,7 +45,8 @@ def build(
         assert isinstance(task, Task)
         start = time.perf_counter()
         env = build_env(get_spec(task.repo, task.version), materialize(task, mir), force=force)
-        return f"{task.repo} {task.version}: {env.path} ({env.info.get('size_mb')} MB, {time.perf_counter() - start:.1f} s)"
+        took = time.perf_counter() - start
+        return f"{task.repo} {task.version}: {env.path} ({env.info.get('size_mb')} MB, {took:.1f} s)"
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for line in pool.map(one, firsts.values()):
@@ -80,8 +81,9 @@ def shell(
     layout.ro_binds = [*layout.ro_binds, (work, INPUT_MOUNT)]
     limits = Limits(config.memory_mb, config.pids)
     limits.setup()
-    argv = build_argv(find_bwrap(), layout, network=network, tmp_size_mb=config.tmp_size_mb,
-                      repo_mode=config.repo_mode)
+    argv = build_argv(
+        find_bwrap(), layout, network=network, tmp_size_mb=config.tmp_size_mb, repo_mode=config.repo_mode
+    )
     argv += ["--setenv", "TERM", os.environ.get("TERM", "xterm"), "--setenv", "PS1", f"({instance_id}) \\w$ "]
     inner = f"git apply {INPUT_MOUNT}/gold.patch && echo 'gold patch applied'; " if gold else ""
     try:

@@ -33,8 +33,8 @@ def evaluate(
     unknown = [i for i in preds if i not in rows]
     if unknown:
         raise PredictionFormatError(
-            f"{predictions}: instance_id {unknown[0]!r} is not in {tasks}" +
-            (f" (+{len(unknown) - 1} more)" if len(unknown) > 1 else "")
+            f"{predictions}: instance_id {unknown[0]!r} is not in {tasks}"
+            + (f" (+{len(unknown) - 1} more)" if len(unknown) > 1 else "")
         )
     journal = out / "results.jsonl"
     if fresh:
@@ -44,8 +44,9 @@ def evaluate(
     items = [(rows[i], p.model_patch) for i, p in preds.items()]
     run_batch(
         items,
-        lambda it: evaluate_prediction(it[0], it[1], mirrors=mirrors(mirror),
-                                       log_path=logs / f"{it[0].instance_id}.log"),
+        lambda it: evaluate_prediction(
+            it[0], it[1], mirrors=mirrors(mirror), log_path=logs / f"{it[0].instance_id}.log"
+        ),
         journal,
         key=lambda it: it[0].instance_id,
         workers=workers,

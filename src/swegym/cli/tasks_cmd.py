@@ -24,15 +24,30 @@ def list_tasks(
     rows = get_tasks(tasks, None, skip_invalid)
     if as_json:
         for t in rows:
-            typer.echo(json.dumps({"instance_id": t.instance_id, "repo": t.repo, "version": t.version,
-                                   "split": t.split, "FAIL_TO_PASS": len(t.FAIL_TO_PASS)}))
+            typer.echo(
+                json.dumps(
+                    {
+                        "instance_id": t.instance_id,
+                        "repo": t.repo,
+                        "version": t.version,
+                        "split": t.split,
+                        "FAIL_TO_PASS": len(t.FAIL_TO_PASS),
+                    }
+                )
+            )
         return
     table = Table(title=f"{len(rows)} tasks from {tasks}")
     for col in ("instance_id", "repo", "version", "split", "F2P", "P2P"):
         table.add_column(col)
     for t in rows:
-        table.add_row(t.instance_id, t.repo, t.version, t.split or "", str(len(t.FAIL_TO_PASS)),
-                      str(len(t.PASS_TO_PASS)))
+        table.add_row(
+            t.instance_id,
+            t.repo,
+            t.version,
+            t.split or "",
+            str(len(t.FAIL_TO_PASS)),
+            str(len(t.PASS_TO_PASS)),
+        )
     Console().print(table)
 
 

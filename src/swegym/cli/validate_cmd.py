@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from swegym.cli.common import IdsOpt, MirrorOpt, SkipOpt, TasksOpt, default_workers, get_tasks, mirrors, out_paths
+from swegym.cli.common import (
+    IdsOpt,
+    MirrorOpt,
+    SkipOpt,
+    TasksOpt,
+    default_workers,
+    get_tasks,
+    mirrors,
+    out_paths,
+)
 from swegym.harness.batch import read_done, run_batch
 from swegym.harness.report import validation_summary
 from swegym.harness.validate import ValidationResult, validate_task
@@ -19,8 +28,12 @@ def validate(
     tasks: str = TasksOpt,
     runs: int = typer.Option(1, "--runs", min=1, help="Repeat each run to find flaky tests."),
     workers: int = typer.Option(default_workers(), "--workers", "-w", min=1),
-    out: Path = typer.Option(Path("runs/validate/tasks.jsonl"), "--out", "-o",
-                             help="Validated tasks (.jsonl); a results journal, summary and logs go beside it."),
+    out: Path = typer.Option(
+        Path("runs/validate/tasks.jsonl"),
+        "--out",
+        "-o",
+        help="Validated tasks (.jsonl); a results journal, summary and logs go beside it.",
+    ),
     ids: list[str] = IdsOpt,
     mirror: list[str] = MirrorOpt,
     skip_invalid: bool = SkipOpt,
@@ -32,12 +45,19 @@ def validate(
     Example: swegym validate --tasks bundled --runs 3 --json
     """
     rows = get_tasks(tasks, ids, skip_invalid)
-    run_validation(rows, out, runs=runs, workers=workers, mirrors=mirrors(mirror), fresh=fresh,
-                   as_json=as_json)
+    run_validation(
+        rows, out, runs=runs, workers=workers, mirrors=mirrors(mirror), fresh=fresh, as_json=as_json
+    )
 
 
 def run_validation(
-    rows: list[Task], out: Path, *, runs: int, workers: int, mirrors: dict[str, str], fresh: bool,
+    rows: list[Task],
+    out: Path,
+    *,
+    runs: int,
+    workers: int,
+    mirrors: dict[str, str],
+    fresh: bool,
     as_json: bool,
 ) -> dict[str, object]:
     """Validate ``rows`` (resuming from the journal next to ``out``) and write the results."""
@@ -79,8 +99,15 @@ def _print(summary: dict[str, object], results: list[ValidationResult]) -> None:
         table.add_column(col)
     for r in sorted(results, key=lambda r: r.instance_id):
         color = {"valid": "green", "invalid": "yellow", "error": "red"}[r.status]
-        table.add_row(r.instance_id, f"[{color}]{r.status}", str(len(r.FAIL_TO_PASS)),
-                      str(len(r.PASS_TO_PASS)), str(len(r.flaky)), f"{r.seconds:.1f}", r.reason[:80])
+        table.add_row(
+            r.instance_id,
+            f"[{color}]{r.status}",
+            str(len(r.FAIL_TO_PASS)),
+            str(len(r.PASS_TO_PASS)),
+            str(len(r.flaky)),
+            f"{r.seconds:.1f}",
+            r.reason[:80],
+        )
     console = Console()
     console.print(table)
     console.print(

@@ -32,8 +32,17 @@ from swegym.sources.materialize import file_lock
 UV_MOUNT = "/opt/swegym/bin/uv"
 UV_CACHE_MOUNT = "/opt/swegym/uv-cache"
 _PASSTHROUGH_PREFIXES = ("UV_INDEX", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX", "PIP_INDEX", "PIP_EXTRA")
-_PASSTHROUGH = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-                "SSL_CERT_FILE", "UV_NATIVE_TLS", "UV_INSECURE_HOST")
+_PASSTHROUGH = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "UV_NATIVE_TLS",
+    "UV_INSECURE_HOST",
+)
 
 
 @dataclass
@@ -99,13 +108,15 @@ def _build_script(spec: EnvSpec, python: Interpreter) -> str:
 
 def _passthrough_env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if k.startswith(_PASSTHROUGH_PREFIXES) or k in _PASSTHROUGH}
-    out.update({
-        "UV_CACHE_DIR": UV_CACHE_MOUNT,
-        "UV_LINK_MODE": "copy",
-        "UV_PYTHON_DOWNLOADS": "never",
-        "UV_NO_PROGRESS": "1",
-        "UV_NO_CONFIG": "1",
-    })
+    out.update(
+        {
+            "UV_CACHE_DIR": UV_CACHE_MOUNT,
+            "UV_LINK_MODE": "copy",
+            "UV_PYTHON_DOWNLOADS": "never",
+            "UV_NO_PROGRESS": "1",
+            "UV_NO_CONFIG": "1",
+        }
+    )
     return out
 
 
@@ -165,7 +176,10 @@ def _build_into(
             log.flush()
             proc = subprocess.run(
                 limits.wrap([*argv, "/bin/bash", "-c", script]),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
             )
         code: int | None = proc.returncode
     except subprocess.TimeoutExpired:

@@ -55,7 +55,9 @@ def _uv_find(minor: str) -> list[Path]:
     try:
         out = subprocess.run(
             [uv_bin(), "python", "find", "--no-python-downloads", minor],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return []

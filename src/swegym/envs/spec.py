@@ -90,9 +90,7 @@ def _table(env_key: str) -> dict[str, dict[str, EnvSpec]]:
             except ValidationError as exc:
                 err = exc.errors()[0]
                 loc = ".".join(str(p) for p in err["loc"])
-                raise UnknownSpecError(
-                    f"{origin}: version {version}: field '{loc}': {err['msg']}"
-                ) from None
+                raise UnknownSpecError(f"{origin}: version {version}: field '{loc}': {err['msg']}") from None
             table.setdefault(repo, {})[version] = spec
     return table
 

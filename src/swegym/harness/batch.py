@@ -80,8 +80,13 @@ def run_batch(
     journal = Journal(journal_path)
     results: list[R] = []
     progress = Progress(
-        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"), disable=quiet, transient=False,
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        disable=quiet,
+        transient=False,
     )
     try:
         with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -77,7 +77,9 @@ stage patch_applied
 for f in {restore}; do
   if git cat-file -e "HEAD:$f" 2>/dev/null; then git checkout -q HEAD -- "$f"; else rm -f -- "$f"; fi
 done
-if ! git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then stage {TEST_PATCH_FAILED}; exit 0; fi
+if ! git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then
+  stage {TEST_PATCH_FAILED}; exit 0
+fi
 stage tests_started
 export PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"
 {cmd}
@@ -119,7 +121,7 @@ def run_tests(
                 results_channel=True,
             )
         )
-    stages = [r["event"] for r in _records(resp.results) if r.get("event")]
+    stages = [str(r["event"]) for r in _records(resp.results) if r.get("event")]
     run = TestRun(duration_s=resp.duration_s, log=resp.output, stages=stages)
     if PATCH_FAILED in stages:
         run.patch_applied = False

@@ -47,7 +47,10 @@ def derive_labels(before: list[dict[str, str]], after: list[dict[str, str]]) -> 
     def outcomes(runs: list[dict[str, str]], t: str) -> set[bool]:
         return {run.get(t) in PASSING for run in runs}
 
-    f2p, p2p, flaky, gold_fail = [], [], [], []
+    f2p: list[str] = []
+    p2p: list[str] = []
+    flaky: list[str] = []
+    gold_fail: list[str] = []
     for t in tests:
         b, a = outcomes(before, t), outcomes(after, t)
         if len(b) > 1 or len(a) > 1:
@@ -94,7 +97,8 @@ def validate_task(
     result = ValidationResult(instance_id=task.instance_id, status="error", runs=runs)
     try:
         prep = prepare(task, mirrors)
-        before, after = [], []
+        before: list[dict[str, str]] = []
+        after: list[dict[str, str]] = []
         for i in range(runs):
             for kind, patch, sink in (("empty", "", before), ("gold", task.patch, after)):
                 log = log_dir / f"{task.instance_id}.{kind}.{i}.log" if log_dir else None

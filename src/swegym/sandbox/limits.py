@@ -90,10 +90,10 @@ class Limits:
         """Prefix ``argv`` with a shell that joins the cgroups (or sets rlimits) then execs."""
         if self.mode:
             joins = "; ".join(f"echo $$ > '{d}/cgroup.procs'" for d in self.dirs)
-            script = f"{joins} || exit 125; exec \"$@\""
+            script = f'{joins} || exit 125; exec "$@"'
         else:
             kb = self.memory_mb << 10
-            script = f"ulimit -v {kb} 2>/dev/null; ulimit -u {self.pids} 2>/dev/null; exec \"$@\""
+            script = f'ulimit -v {kb} 2>/dev/null; ulimit -u {self.pids} 2>/dev/null; exec "$@"'
         return ["/bin/sh", "-c", script, "swegym-sandbox", *argv]
 
     def pids_in(self) -> list[int]:

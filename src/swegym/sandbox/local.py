@@ -59,6 +59,7 @@ class LocalSandbox:
         self._limits: Limits | None = None
         self._session: ShellSession | None = None
         self._lock = threading.Lock()
+        self._live_layout = layout
 
     # -- lifecycle -------------------------------------------------------------------------
     def _prepare(self, tag: str) -> tuple[Layout, Path]:
@@ -161,8 +162,11 @@ class LocalSandbox:
             resp = self._session.run(command.command, timeout, watchdog)
             if not self._session.alive:
                 self._session.close()
-                kept = "files in /testbed are kept" if self.config.repo_mode != "tmp-overlay" else (
-                    "/testbed was reset")
+                kept = (
+                    "files in /testbed are kept"
+                    if self.config.repo_mode != "tmp-overlay"
+                    else ("/testbed was reset")
+                )
                 resp.output += f"\n[a new shell was started; {kept}]"
                 self._spawn_shell()
             return resp

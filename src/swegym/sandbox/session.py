@@ -128,10 +128,7 @@ class ShellSession:
             return CommandResponse(output="[the shell is not running]", exit_code=None)
         nonce = secrets.token_hex(8)
         marker = re.compile(rb"\n__SWEGYM_" + nonce.encode() + rb"_(-?\d+)__\n")
-        line = (
-            f"eval {ansi_c_quote(command)} < /dev/null 2>&1; "
-            f"printf '\\n__SWEGYM_{nonce}_%d__\\n' \"$?\"\n"
-        )
+        line = f"eval {ansi_c_quote(command)} < /dev/null 2>&1; printf '\\n__SWEGYM_{nonce}_%d__\\n' \"$?\"\n"
         start = time.perf_counter()
         try:
             self.proc.stdin.write(line.encode())
@@ -187,12 +184,13 @@ class ShellSession:
         if stop_reason is not None:
             text += f"\n[command stopped: {stop_reason}]"
             return CommandResponse(
-                output=text, exit_code=None, timed_out=True, truncated_bytes=dropped,
+                output=text,
+                exit_code=None,
+                timed_out=True,
+                truncated_bytes=dropped,
                 duration_s=duration,
             )
-        return CommandResponse(
-            output=text, exit_code=exit_code, truncated_bytes=dropped, duration_s=duration
-        )
+        return CommandResponse(output=text, exit_code=exit_code, truncated_bytes=dropped, duration_s=duration)
 
     def close(self) -> None:
         if self.proc is None:

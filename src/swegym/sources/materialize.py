@@ -82,8 +82,14 @@ def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
 def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tuple[Path, str]:
     """Materialize a PyPI ``source`` without knowing its commit yet; return (dir, commit id)."""
     probe = Task(
-        instance_id=f"probe:{source}", repo=repo, base_commit="0" * 40, patch="", test_patch="",
-        problem_statement="", version="probe", source=source,
+        instance_id=f"probe:{source}",
+        repo=repo,
+        base_commit="0" * 40,
+        patch="",
+        test_patch="",
+        problem_statement="",
+        version="probe",
+        source=source,
     )
     if not source.startswith("pypi:"):
         raise SourceError(f"{source}: only pypi:NAME==VERSION sources can be resolved this way")

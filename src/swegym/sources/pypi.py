@@ -130,7 +130,7 @@ def _safe_extract(archive: Path, dest: Path) -> Path:
                 link = (target.parent / m.linkname).resolve()
                 if not str(link).startswith(str(dest.resolve())):
                     raise SourceError(f"{archive.name}: link {m.name!r} points outside")
-        tar.extractall(dest, members=members)  # noqa: S202 - members checked above
+        tar.extractall(dest, members=members)
     uid, gid = os.geteuid(), os.getegid()
     for root, dirs, files in os.walk(dest):
         for name in [*dirs, *files]:
@@ -151,5 +151,12 @@ def import_sdist(archive: Path, ref: SdistRef, sha256: str, dest: Path) -> str:
         shutil.move(str(top), dest)
     git(dest, "init", "-q", "--initial-branch=main")
     git(dest, "add", "--all", "--force", ".")
-    git(dest, "commit", "-q", "--no-verify", "-m", f"Import {ref.name} {ref.version} sdist\n\nsha256: {sha256}")
+    git(
+        dest,
+        "commit",
+        "-q",
+        "--no-verify",
+        "-m",
+        f"Import {ref.name} {ref.version} sdist\n\nsha256: {sha256}",
+    )
     return git(dest, "rev-parse", "HEAD").strip()

@@ -31,7 +31,9 @@ def export_tasks(tasks: list[Task], out: Path, *, json_strings: bool = False) ->
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
-            raise TaskFormatError(f"{out}: writing Parquet needs pyarrow: pip install 'swegym[data]'") from None
+            raise TaskFormatError(
+                f"{out}: writing Parquet needs pyarrow: pip install 'swegym[data]'"
+            ) from None
         rows = [_row(t, json_strings) for t in tasks]
         for r in rows:
             r["meta"] = json.dumps(r.get("meta", {}))

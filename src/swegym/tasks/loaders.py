@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -63,9 +64,7 @@ def _rows_parquet(path: Path) -> Iterator[tuple[str, Any]]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise TaskFormatError(
-            f"{path}: reading Parquet needs pyarrow: pip install 'swegym[data]'"
-        ) from None
+        raise TaskFormatError(f"{path}: reading Parquet needs pyarrow: pip install 'swegym[data]'") from None
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises many types for corrupt files
@@ -76,16 +75,14 @@ def _rows_parquet(path: Path) -> Iterator[tuple[str, Any]]:
 
 def _rows_hf(name: str, split: str | None) -> Iterator[tuple[str, Any]]:
     try:
-        import datasets
+        datasets: Any = importlib.import_module("datasets")
     except ImportError:
         raise TaskFormatError(
             f"{name}: loading a Hugging Face dataset needs `datasets`: pip install 'swegym[data]'"
         ) from None
     path = Path(name)
     try:
-        if path.is_dir() and (
-            (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()
-        ):
+        if path.is_dir() and ((path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists()):
             ds: Any = datasets.load_from_disk(str(path))
         else:
             ds = datasets.load_dataset(name, split=split)
@@ -103,9 +100,7 @@ def _rows_hf(name: str, split: str | None) -> Iterator[tuple[str, Any]]:
 
 def _bundled_rows(split: str | None) -> Iterator[tuple[str, Any]]:
     if split is not None and split not in BUNDLED_SPLITS:
-        raise TaskFormatError(
-            f"bundled:{split}: unknown split; choose one of {', '.join(BUNDLED_SPLITS)}"
-        )
+        raise TaskFormatError(f"bundled:{split}: unknown split; choose one of {', '.join(BUNDLED_SPLITS)}")
     ref = resources.files("swegym.data").joinpath("bundled.jsonl")
     with resources.as_file(ref) as path:
         for where, row in _rows_jsonl(Path(path)):

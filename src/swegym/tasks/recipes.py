@@ -38,13 +38,15 @@ def load_recipe(path: Path) -> Task:
     extra = {k: meta.pop(k) for k in _META_KEYS if k in meta}
     extra.setdefault("how", "mined-release")
     try:
-        return Task.model_validate({
-            **meta,
-            "base_commit": commit,
-            "patch": (path / "fix.patch").read_text(),
-            "test_patch": (path / "test.patch").read_text(),
-            "meta": {**extra, "sdist_sha256": sha},
-        })
+        return Task.model_validate(
+            {
+                **meta,
+                "base_commit": commit,
+                "patch": (path / "fix.patch").read_text(),
+                "test_patch": (path / "test.patch").read_text(),
+                "meta": {**extra, "sdist_sha256": sha},
+            }
+        )
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-def"
 """pytest plugin that reports each test phase's outcome over a side channel.
 
 Loaded inside the sandbox with ``-p swegym_pytest_plugin``. It writes JSON lines to the file
@@ -5,6 +6,7 @@ descriptor named by $SWEGYM_RESULTS_FD (and removes that variable at once, so th
 test does not inherit it). Grading reads this channel, never the printed log, so printing
 "PASSED test_x" cannot make a test pass. Kept compatible with Python 3.6 and old pytest.
 """
+
 import json
 import os
 
@@ -41,12 +43,14 @@ def pytest_collectreport(report):
 
 
 def pytest_runtest_logreport(report):
-    _emit({
-        "nodeid": report.nodeid,
-        "when": report.when,
-        "outcome": report.outcome,
-        "wasxfail": bool(getattr(report, "wasxfail", None) is not None and hasattr(report, "wasxfail")),
-    })
+    _emit(
+        {
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+            "wasxfail": bool(getattr(report, "wasxfail", None) is not None and hasattr(report, "wasxfail")),
+        }
+    )
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,0 +1,5 @@
+"""`python -m swegym`."""
+
+from swegym.cli.app import main
+
+main()
