@@ -21,13 +21,9 @@ PYVER = f"{sys.version_info.major}.{sys.version_info.minor}"
 def swegym_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every test session gets its own swegym cache (the uv cache stays shared and warm)."""
     cache = Path(os.environ.get("SWEGYM_TEST_CACHE") or tmp_path_factory.mktemp("swegym-cache"))
-    old = os.environ.get("SWEGYM_CACHE_DIR")
-    os.environ["SWEGYM_CACHE_DIR"] = str(cache)
-    yield cache
-    if old is None:
-        os.environ.pop("SWEGYM_CACHE_DIR", None)
-    else:
-        os.environ["SWEGYM_CACHE_DIR"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SWEGYM_CACHE_DIR", str(cache))
+        yield cache
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -82,17 +78,14 @@ def fixture_specs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 "env": {"PYTHONPATH": "/testbed"},
                 "test_cmd": "python -m pytest -rA -p no:cacheprovider",
                 "test_timeout": 120,
-            }
+            },
+            "0.old": {"python": "3.4", "install": [], "packages": ["pytest"]},
         },
     }
     (d / "fixture__calc.json").write_text(json.dumps(spec))
-    old = os.environ.get("SWEGYM_SPECS_PATH")
-    os.environ["SWEGYM_SPECS_PATH"] = str(d)
-    yield d
-    if old is None:
-        os.environ.pop("SWEGYM_SPECS_PATH", None)
-    else:
-        os.environ["SWEGYM_SPECS_PATH"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SWEGYM_SPECS_PATH", str(d))
+        yield d
 
 
 @pytest.fixture(scope="session")

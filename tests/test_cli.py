@@ -99,3 +99,33 @@ def test_validate_and_eval_resume(calc_task: Task, tmp_path: Path, fixture_specs
     report = json.loads(proc.stdout)
     assert report["resolved_instances"] == 2 and report["error_instances"] == 0
     assert os.path.exists(tmp_path / "ev" / "report.json")
+
+
+@pytest.mark.sandbox
+def test_env_build_and_shell(calc_task: Task, tmp_path: Path, fixture_specs: Path) -> None:
+    src = tmp_path / "tasks.jsonl"
+    export_tasks([calc_task], src)
+    proc = swegym("env", "build", "--tasks", str(src))
+    assert proc.returncode == 0 and "fixture/calc 0.1" in proc.stdout, proc.stderr
+    shell = subprocess.run(
+        [sys.executable, "-m", "swegym", "env", "shell", calc_task.instance_id, "--tasks", str(src), "--gold"],
+        input="echo inside-$((1+1)); pwd; grep -c 'hi + 1' calc.py; exit\n",
+        capture_output=True, text=True, timeout=120,
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert "inside-2" in shell.stdout and "/testbed" in shell.stdout
+    assert "gold patch applied" in shell.stdout and "\n0\n" in shell.stdout
+
+
+@pytest.mark.sandbox
+def test_env_errors_give_one_line(calc_task: Task, tmp_path: Path, fixture_specs: Path) -> None:
+    src = tmp_path / "tasks.jsonl"
+    export_tasks([calc_task.model_copy(update={"version": "7.7"})], src)
+    line = one_error_line(swegym("env", "build", "--tasks", str(src)))
+    assert "fixture/calc version '7.7'" in line
+    export_tasks([calc_task.model_copy(update={"repo": "nobody/nothing"})], src)
+    line = one_error_line(swegym("env", "build", "--tasks", str(src)))
+    assert "no environment spec for repo 'nobody/nothing'" in line
+    export_tasks([calc_task.model_copy(update={"version": "0.old"})], src)
+    line = one_error_line(swegym("env", "build", "--tasks", str(src)))
+    assert "Python 3.4 is not installed" in line and "uv python install 3.4" in line

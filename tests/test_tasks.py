@@ -95,3 +95,14 @@ def test_ids_filter() -> None:
     assert [t.instance_id for t in load_tasks("bundled", ids=[first]).tasks] == [first]
     with pytest.raises(TaskFormatError, match="no task with id"):
         load_tasks("bundled", ids=["missing__x-1"])
+
+
+def test_hugging_face_dataset_directory(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    row = dict(ROW)
+    ds = datasets.DatasetDict({"train": datasets.Dataset.from_list([row])})
+    ds.save_to_disk(str(tmp_path / "hf"))
+    tasks = load_tasks(str(tmp_path / "hf")).tasks
+    assert tasks[0].instance_id == "o__r-1" and tasks[0].FAIL_TO_PASS == ["t::a"]
+    with pytest.raises(TaskFormatError, match="no split 'test'"):
+        load_tasks(f"hf:{tmp_path / 'hf'}:test")

@@ -12,6 +12,7 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,14 +108,7 @@ class Limits:
 
     def kill_all(self) -> None:
         """SIGKILL every process in the cgroups, repeatedly, until they are empty."""
-        for _ in range(50):
-            pids = self.pids_in()
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
+        kill_until_gone(self.pids_in, rounds=50, pause=0.01)
 
     def cleanup(self) -> None:
         """Kill what is left and remove the cgroups."""
@@ -139,6 +133,18 @@ class Limits:
                     with contextlib.suppress(OSError, ValueError):
                         return int(f.read_text()) / (1 << 20)
         return None
+
+
+def kill_until_gone(find: Callable[[], list[int]], rounds: int, pause: float) -> None:
+    """SIGKILL the pids ``find`` returns, again and again (forks race the kill), until none."""
+    for _ in range(rounds):
+        pids = find()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause)
 
 
 def descendants(root: int) -> list[int]:

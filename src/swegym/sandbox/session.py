@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from swegym.sandbox.base import CommandResponse
-from swegym.sandbox.limits import descendants
+from swegym.sandbox.limits import descendants, kill_until_gone
 
 _SAFE = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-./,:=+@%^")
 _ESCAPE = [chr(b) if b in _SAFE else f"\\x{b:02x}" for b in range(256)]
@@ -108,14 +108,7 @@ class ShellSession:
         shell = self._shell_pid()
         if shell is None:
             return
-        for _ in range(20):
-            victims = descendants(shell)
-            if not victims:
-                return
-            for pid in victims:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.005)
+        kill_until_gone(lambda: descendants(shell), rounds=20, pause=0.005)
 
     def run(
         self,
