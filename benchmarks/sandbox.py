@@ -169,9 +169,7 @@ def swerex_python() -> Path:
     interp = find_interpreter("3.11").executable
     log(f"creating {SWEREX_VENV} with {interp} and installing {SWEREX_REQUIREMENT}")
     subprocess.run([uv, "venv", "--clear", "--python", str(interp), str(SWEREX_VENV)], check=True)
-    subprocess.run(
-        [uv, "pip", "install", "--python", str(py), SWEREX_REQUIREMENT], check=True
-    )
+    subprocess.run([uv, "pip", "install", "--python", str(py), SWEREX_REQUIREMENT], check=True)
     marker.write_text(SWEREX_REQUIREMENT + "\n")
     return py
 
@@ -247,9 +245,7 @@ def bench_disk(preps: list[Prepared]) -> dict[str, Any]:
         per_task.append(repo_mb[prep.repo_dir] / sharing[prep.repo_dir] + upper)
     envs = {p.env.path: float(str(p.env.info.get("size_mb", 0.0))) for p in preps}
     env_sharing = Counter(p.env.path for p in preps)
-    with_env = [
-        t + envs[p.env.path] / env_sharing[p.env.path] for t, p in zip(per_task, preps, strict=True)
-    ]
+    with_env = [t + envs[p.env.path] / env_sharing[p.env.path] for t, p in zip(per_task, preps, strict=True)]
     return {
         "disk_per_task_mb": statistics.fmean(per_task),
         "disk_per_task_mb_max": max(per_task),
@@ -296,26 +292,56 @@ def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     sub, rex = m.get("subprocess_cmd_p50_ms"), m.get("swerex_cmd_p50_ms")
     img = m["swegym_docker_image_mb_per_task"]
     return [
-        ("cmd_p50_ms (sandbox `echo hi`)", f(m["cmd_p50_ms"]), f"swe-rex {f(rex)}",
-         ratio(m["cmd_p50_ms"], rex)),
-        ("cmd_p95_ms", f(m["cmd_p95_ms"]), f"swe-rex {f(m.get('swerex_cmd_p95_ms'))}",
-         ratio(m["cmd_p95_ms"], m.get("swerex_cmd_p95_ms"))),
-        ("subprocess_cmd_p50_ms (host bash -c)", f(sub), f"sandbox {f(m['cmd_p50_ms'])}",
-         ratio(m["cmd_p50_ms"], sub)),
-        ("swerex_cmd_p50_ms", f(rex), f"sandbox {f(m['cmd_p50_ms'])}",
-         ratio(m["cmd_p50_ms"], rex)),
-        ("swerex_session_open_ms", f(m.get("swerex_session_open_ms")),
-         f"sandbox reset {f(m['reset_p50_ms'])}",
-         ratio(m["reset_p50_ms"], m.get("swerex_session_open_ms"))),
+        (
+            "cmd_p50_ms (sandbox `echo hi`)",
+            f(m["cmd_p50_ms"]),
+            f"swe-rex {f(rex)}",
+            ratio(m["cmd_p50_ms"], rex),
+        ),
+        (
+            "cmd_p95_ms",
+            f(m["cmd_p95_ms"]),
+            f"swe-rex {f(m.get('swerex_cmd_p95_ms'))}",
+            ratio(m["cmd_p95_ms"], m.get("swerex_cmd_p95_ms")),
+        ),
+        (
+            "subprocess_cmd_p50_ms (host bash -c)",
+            f(sub),
+            f"sandbox {f(m['cmd_p50_ms'])}",
+            ratio(m["cmd_p50_ms"], sub),
+        ),
+        ("swerex_cmd_p50_ms", f(rex), f"sandbox {f(m['cmd_p50_ms'])}", ratio(m["cmd_p50_ms"], rex)),
+        (
+            "swerex_session_open_ms",
+            f(m.get("swerex_session_open_ms")),
+            f"sandbox reset {f(m['reset_p50_ms'])}",
+            ratio(m["reset_p50_ms"], m.get("swerex_session_open_ms")),
+        ),
         ("reset_p50_ms (close + start)", f(m["reset_p50_ms"]), "-", "-"),
-        ("disk_per_task_mb (mean)", f(m["disk_per_task_mb"]), f"docker image {img:,}",
-         ratio(m["disk_per_task_mb"], img)),
-        ("disk_per_task_mb_max", f(m["disk_per_task_mb_max"]), f"docker image {img:,}",
-         ratio(m["disk_per_task_mb_max"], img)),
-        ("env_mb_mean (shared per env)", f(m["env_mb_mean"]), f"docker image {img:,}",
-         ratio(m["env_mb_mean"], img)),
-        ("disk_per_task_incl_env_share_mb", f(m["disk_per_task_incl_env_share_mb"]),
-         f"docker image {img:,}", ratio(m["disk_per_task_incl_env_share_mb"], img)),
+        (
+            "disk_per_task_mb (mean)",
+            f(m["disk_per_task_mb"]),
+            f"docker image {img:,}",
+            ratio(m["disk_per_task_mb"], img),
+        ),
+        (
+            "disk_per_task_mb_max",
+            f(m["disk_per_task_mb_max"]),
+            f"docker image {img:,}",
+            ratio(m["disk_per_task_mb_max"], img),
+        ),
+        (
+            "env_mb_mean (shared per env)",
+            f(m["env_mb_mean"]),
+            f"docker image {img:,}",
+            ratio(m["env_mb_mean"], img),
+        ),
+        (
+            "disk_per_task_incl_env_share_mb",
+            f(m["disk_per_task_incl_env_share_mb"]),
+            f"docker image {img:,}",
+            ratio(m["disk_per_task_incl_env_share_mb"], img),
+        ),
         ("tasks_per_core_hour", f(m["tasks_per_core_hour"]), "-", "-"),
     ]
 
@@ -329,9 +355,7 @@ def print_table(m: dict[str, Any]) -> str:
     def line(r: tuple[str, ...]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
 
-    plain = "\n".join(
-        [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, body)]
-    )
+    plain = "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, body)])
     try:
         from rich.console import Console
         from rich.table import Table
@@ -378,10 +402,15 @@ def main(argv: list[str] | None = None) -> int:
     m.update(bench_validate(split, cores))
 
     m["n"] = {
-        "cmd": CMD_N, "cmd_warmup": CMD_WARMUP,
-        "subprocess": CMD_N, "subprocess_warmup": CMD_WARMUP,
-        "swerex": SWEREX_N, "swerex_warmup": SWEREX_WARMUP,
-        "reset": RESET_N, "disk_tasks": m["disk_tasks"], "validate_tasks": m["validate_tasks"],
+        "cmd": CMD_N,
+        "cmd_warmup": CMD_WARMUP,
+        "subprocess": CMD_N,
+        "subprocess_warmup": CMD_WARMUP,
+        "swerex": SWEREX_N,
+        "swerex_warmup": SWEREX_WARMUP,
+        "reset": RESET_N,
+        "disk_tasks": m["disk_tasks"],
+        "validate_tasks": m["validate_tasks"],
     }
     m["machine"] = {
         "cpu_count": os.cpu_count(),

@@ -19,41 +19,102 @@ ROOT = Path(__file__).resolve().parent.parent
 # name: (file under src/swegym, old text, new text, test node id); "old" may list several
 # edits separated by " && " (with matching "new" parts) for layered defences.
 MUTATIONS: dict[str, tuple[str, str, str, str]] = {
-    "network": ("sandbox/bwrap.py", 'argv.append("--unshare-net")', "pass",
-                "tests/test_threats.py::test_agent_cannot_reach_network"),
-    "read-only root": ("sandbox/bwrap.py", '"--remount-ro", "/", ', "",
-                       "tests/test_threats.py::test_agent_cannot_write_outside_workspace"),
-    "host environment": ("sandbox/bwrap.py", 'argv += ["--clearenv"]', "pass",
-                         "tests/test_threats.py::test_agent_cannot_read_host_secrets"),
-    "pid namespace": ("sandbox/bwrap.py", '"--unshare-pid", ', "",
-                      "tests/test_threats.py::test_agent_cannot_see_host_processes"),
-    "process limit": ("sandbox/limits.py", 'self.mode = _cgroup_mode() if self.use_cgroups else None',
-                      "self.mode = None", "tests/test_threats.py::test_fork_bomb_is_contained"),
-    "memory limit": ("sandbox/limits.py", '(mem_dir / "memory.limit_in_bytes").write_text(str(mem))',
-                     "pass", "tests/test_threats.py::test_memory_bomb_is_contained"),
-    "tmp size": ("sandbox/bwrap.py", '"--size", str(tmp_size_mb << 20), ', "",
-                 "tests/test_threats.py::test_filling_tmp_is_bounded"),
-    "disk watchdog": ("sandbox/local.py", "if used > self.config.disk_mb << 20:", "if False:",
-                      "tests/test_threats.py::test_filling_workspace_disk_is_bounded"),
-    "output cap": ("sandbox/session.py", "buf = OutputBuffer(self.output_limit)", "buf = OutputBuffer(10**12)",
-                   "tests/test_threats.py::test_output_flood_is_capped"),
-    "command timeout": ("sandbox/session.py", "self.interrupt()\n", "pass\n",
-                        "tests/test_threats.py::test_command_that_never_ends_is_killed"),
-    "stdin isolation": ("sandbox/session.py", "< /dev/null 2>&1", "2>&1",
-                        "tests/test_threats.py::test_command_reading_stdin_does_not_swallow_next"),
-    "marker nonce": ("sandbox/session.py", "nonce = secrets.token_hex(8)", 'nonce = "0" * 16',
-                     "tests/test_threats.py::test_forged_end_marker_does_not_end_command"),
-    "orphan cleanup": ("sandbox/bwrap.py && sandbox/limits.py",
-                       '"--unshare-pid",  && kill_until_gone(self.pids_in, rounds=50, pause=0.01)',
-                       " && pass",
-                       "tests/test_threats.py::test_orphan_processes_after_episode"),
-    "history stripping": ("sources/gitsource.py", "        _strip_history_after(work)\n", "",
-                          "tests/test_sources.py::test_git_history_beyond_base_commit_is_removed"),
-    "side channel": ("harness/parsers.py", '"pytest": lambda channel, log: parse_plugin_records(channel)',
-                     '"pytest": lambda channel, log: parse_pytest_text(log)',
-                     "tests/test_harness.py::test_forged_pass_lines_do_not_count"),
-    "test file restore": ("harness/runner.py", 'git checkout -q HEAD -- "$f"', ":",
-                          "tests/test_harness.py::test_modified_test_files_are_restored"),
+    "network": (
+        "sandbox/bwrap.py",
+        'argv.append("--unshare-net")',
+        "pass",
+        "tests/test_threats.py::test_agent_cannot_reach_network",
+    ),
+    "read-only root": (
+        "sandbox/bwrap.py",
+        '"--remount-ro", "/", ',
+        "",
+        "tests/test_threats.py::test_agent_cannot_write_outside_workspace",
+    ),
+    "host environment": (
+        "sandbox/bwrap.py",
+        'argv += ["--clearenv"]',
+        "pass",
+        "tests/test_threats.py::test_agent_cannot_read_host_secrets",
+    ),
+    "pid namespace": (
+        "sandbox/bwrap.py",
+        '"--unshare-pid", ',
+        "",
+        "tests/test_threats.py::test_agent_cannot_see_host_processes",
+    ),
+    "process limit": (
+        "sandbox/limits.py",
+        "self.mode = _cgroup_mode() if self.use_cgroups else None",
+        "self.mode = None",
+        "tests/test_threats.py::test_fork_bomb_is_contained",
+    ),
+    "memory limit": (
+        "sandbox/limits.py",
+        '(mem_dir / "memory.limit_in_bytes").write_text(str(mem))',
+        "pass",
+        "tests/test_threats.py::test_memory_bomb_is_contained",
+    ),
+    "tmp size": (
+        "sandbox/bwrap.py",
+        '"--size", str(tmp_size_mb << 20), ',
+        "",
+        "tests/test_threats.py::test_filling_tmp_is_bounded",
+    ),
+    "disk watchdog": (
+        "sandbox/local.py",
+        "if used > self.config.disk_mb << 20:",
+        "if False:",
+        "tests/test_threats.py::test_filling_workspace_disk_is_bounded",
+    ),
+    "output cap": (
+        "sandbox/session.py",
+        "buf = OutputBuffer(self.output_limit)",
+        "buf = OutputBuffer(10**12)",
+        "tests/test_threats.py::test_output_flood_is_capped",
+    ),
+    "command timeout": (
+        "sandbox/session.py",
+        "self.interrupt()\n",
+        "pass\n",
+        "tests/test_threats.py::test_command_that_never_ends_is_killed",
+    ),
+    "stdin isolation": (
+        "sandbox/session.py",
+        "< /dev/null 2>&1",
+        "2>&1",
+        "tests/test_threats.py::test_command_reading_stdin_does_not_swallow_next",
+    ),
+    "marker nonce": (
+        "sandbox/session.py",
+        "nonce = secrets.token_hex(8)",
+        'nonce = "0" * 16',
+        "tests/test_threats.py::test_forged_end_marker_does_not_end_command",
+    ),
+    "orphan cleanup": (
+        "sandbox/bwrap.py && sandbox/limits.py",
+        '"--unshare-pid",  && kill_until_gone(self.pids_in, rounds=50, pause=0.01)',
+        " && pass",
+        "tests/test_threats.py::test_orphan_processes_after_episode",
+    ),
+    "history stripping": (
+        "sources/gitsource.py",
+        "        _strip_history_after(work)\n",
+        "",
+        "tests/test_sources.py::test_git_history_beyond_base_commit_is_removed",
+    ),
+    "side channel": (
+        "harness/parsers.py",
+        '"pytest": lambda channel, log: parse_plugin_records(channel)',
+        '"pytest": lambda channel, log: parse_pytest_text(log)',
+        "tests/test_harness.py::test_forged_pass_lines_do_not_count",
+    ),
+    "test file restore": (
+        "harness/runner.py",
+        'git checkout -q HEAD -- "$f"',
+        ":",
+        "tests/test_harness.py::test_modified_test_files_are_restored",
+    ),
 }
 
 
@@ -70,8 +131,14 @@ def check(name: str) -> bool:
                 return False
             target.write_text(text.replace(old, new, 1))
         env = {**os.environ, "PYTHONPATH": str(src)}
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly", test],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly", test],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     caught = proc.returncode != 0
     print(f"{'ok  ' if caught else 'MISS'} {name:20s} -> {test} {'fails' if caught else 'still passes'}")
     return caught

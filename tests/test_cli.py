@@ -108,9 +108,21 @@ def test_env_build_and_shell(calc_task: Task, tmp_path: Path, fixture_specs: Pat
     proc = swegym("env", "build", "--tasks", str(src))
     assert proc.returncode == 0 and "fixture/calc 0.1" in proc.stdout, proc.stderr
     shell = subprocess.run(
-        [sys.executable, "-m", "swegym", "env", "shell", calc_task.instance_id, "--tasks", str(src), "--gold"],
+        [
+            sys.executable,
+            "-m",
+            "swegym",
+            "env",
+            "shell",
+            calc_task.instance_id,
+            "--tasks",
+            str(src),
+            "--gold",
+        ],
         input="echo inside-$((1+1)); pwd; grep -c 'hi + 1' calc.py; exit\n",
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert shell.returncode == 0, shell.stderr
     assert "inside-2" in shell.stdout and "/testbed" in shell.stdout

@@ -55,8 +55,9 @@ def test_exit_restarts_shell_keeping_files(repo: Path) -> None:
 
 def test_exec_once_timeout_and_results_channel(repo: Path) -> None:
     sb = LocalSandbox(Layout(repo_layers=[repo]))
-    r = sb.exec_once(ExecRequest(script="echo out; echo side >&$SWEGYM_RESULTS_FD", timeout=30,
-                                 results_channel=True))
+    r = sb.exec_once(
+        ExecRequest(script="echo out; echo side >&$SWEGYM_RESULTS_FD", timeout=30, results_channel=True)
+    )
     assert r.output == "out\n" and r.results == "side\n"
     r = sb.exec_once(ExecRequest(script="sleep 100 & sleep 100", timeout=1))
     assert r.timed_out and r.exit_code is None and r.duration_s < 10
