@@ -167,8 +167,13 @@ def test_forged_end_marker_does_not_end_command(sandbox: LocalSandbox) -> None:
 
 
 def test_orphan_processes_after_episode(repo: Path) -> None:
+    import secrets
+
+    marks = [f"300.{secrets.randbelow(10**6)}{i}" for i in range(2)]  # unique per run, short-lived
     sb = open_sandbox(repo)
-    sb.run("(setsid nohup sleep 987 > /dev/null 2>&1 &); (sleep 988 &) ; disown -a; echo started")
+    sb.run(
+        f"(setsid nohup sleep {marks[0]} > /dev/null 2>&1 &); (sleep {marks[1]} &) ; disown -a; echo started"
+    )
     sb.close()
     time.sleep(0.2)
     for entry in os.listdir("/proc"):
@@ -177,7 +182,7 @@ def test_orphan_processes_after_episode(repo: Path) -> None:
                 cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
             except OSError:
                 continue
-            assert b"sleep\x00987" not in cmd and b"sleep\x00988" not in cmd
+            assert not any(f"sleep\x00{m}".encode() in cmd for m in marks)
 
 
 def _attack_succeeds(threat: str, repo: Path, port: int) -> bool:

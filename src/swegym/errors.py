@@ -41,3 +41,11 @@ class PatchApplyError(SwegymError):
 
 class PredictionFormatError(SwegymError):
     """A predictions file or row is malformed."""
+
+
+class ModelError(SwegymError):
+    """The model could not answer: server down, garbage replies, or context overflow."""
+
+    def __init__(self, message: str, kind: str = "unavailable") -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -16,6 +16,7 @@ class Command(BaseModel):
 
     command: str
     timeout: float | None = Field(default=None, description="Seconds; None: the config default.")
+    output_limit: int | None = Field(default=None, description="Bytes; None: the config default.")
 
 
 class CommandResponse(BaseModel):

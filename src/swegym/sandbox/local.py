@@ -159,7 +159,7 @@ class LocalSandbox:
                 raise SandboxError("the sandbox is not running (call start())")
             timeout = command.timeout or self.config.command_timeout
             watchdog = self._disk_watchdog if self.config.repo_mode != "tmp-overlay" else None
-            resp = self._session.run(command.command, timeout, watchdog)
+            resp = self._session.run(command.command, timeout, watchdog, command.output_limit)
             if not self._session.alive:
                 self._session.close()
                 kept = (
@@ -177,9 +177,11 @@ class LocalSandbox:
             return 0
         return len(descendants(self._session.proc.pid)) + 1
 
-    def run(self, command: str, timeout: float | None = None) -> CommandResponse:
-        """Shorthand for ``execute(Command(command=..., timeout=...))``."""
-        return self.execute(Command(command=command, timeout=timeout))
+    def run(
+        self, command: str, timeout: float | None = None, output_limit: int | None = None
+    ) -> CommandResponse:
+        """Shorthand for ``execute(Command(command=..., timeout=..., output_limit=...))``."""
+        return self.execute(Command(command=command, timeout=timeout, output_limit=output_limit))
 
     def exec_once(self, request: ExecRequest) -> ExecResponse:
         """Run ``request.script`` with bash in a fresh copy of this sandbox, then tear it down."""

@@ -115,6 +115,7 @@ class ShellSession:
         command: str,
         timeout: float,
         watchdog: Callable[[], str | None] | None = None,
+        output_limit: int | None = None,
     ) -> CommandResponse:
         """Run ``command``; ``watchdog`` is polled while it runs and may return a reason to stop."""
         if not self.alive or self.proc is None or self.proc.stdin is None or self._sel is None:
@@ -127,7 +128,7 @@ class ShellSession:
             self.proc.stdin.write(line.encode())
         except (BrokenPipeError, OSError):
             return CommandResponse(output="[the shell has exited]", exit_code=None)
-        buf = OutputBuffer(self.output_limit)
+        buf = OutputBuffer(output_limit or self.output_limit)
         window = b""
         deadline = start + timeout
         next_watch = start + 0.25

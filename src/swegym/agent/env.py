@@ -1,0 +1,224 @@
+"""`SWEEnv`: a Gymnasium environment over a task's sandbox.
+
+``reset(options={"task": task})`` starts a sandbox on the task and returns the task prompt;
+``step(tool_call)`` runs one tool call and returns ``(observation, reward, terminated, truncated,
+info)``. The reward is 0 until the episode ends; then it is 1.0 if the final diff resolves the
+task, graded in a fresh sandbox from the diff alone, so nothing the agent left running can touch
+grading. Limits on turns, time and context are wrappers (``swegym.agent.wrappers``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from typing import Any
+
+import gymnasium as gym
+from pydantic import BaseModel, Field
+
+from swegym.agent.models.base import ToolCall
+from swegym.agent.prompts import task_prompt
+from swegym.agent.schemas import TOOLS
+from swegym.agent.tools import ToolExecutor, parse_arguments
+from swegym.errors import SwegymError
+from swegym.harness.grading import grade
+from swegym.harness.runner import Prepared, prepare, run_tests
+from swegym.sandbox.config import SandboxConfig
+from swegym.sandbox.local import LocalSandbox
+from swegym.tasks.model import Task
+
+_EXCLUDES = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/", "*.egg-info/", ".eggs/"]
+
+
+class EnvConfig(BaseModel):
+    """Configuration of `SWEEnv`."""
+
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    """Isolation and limits of the episode's sandbox."""
+    bash_timeout: float = 120.0
+    """Default timeout of one `execute_bash` call, in seconds."""
+    grade: bool = True
+    """Grade the final diff when the episode ends (reward 1.0 if it resolves the task)."""
+    mirrors: dict[str, str] = Field(default_factory=dict)
+    """owner/repo -> local git mirror, for git-sourced tasks."""
+
+
+class TextSpace(gym.spaces.Space[str]):
+    """Any string (observations are free text)."""
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str)
+
+
+class ToolCallSpace(gym.spaces.Space[Any]):
+    """A tool call: a `ToolCall`, a dict {"name", "arguments"}, or its JSON text."""
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, ToolCall | dict | str)
+
+
+def to_tool_call(action: Any) -> ToolCall:
+    """Normalize an action into a `ToolCall`; malformed input becomes an error call."""
+    if isinstance(action, ToolCall):
+        return action
+    if isinstance(action, str):
+        try:
+            action = json.loads(action)
+        except json.JSONDecodeError:
+            return ToolCall(name="", arguments={"_error": "the action is not valid JSON"})
+    if isinstance(action, dict) and isinstance(action.get("name"), str):
+        return ToolCall(
+            id=str(action.get("id", "")),
+            name=action["name"],
+            arguments=parse_arguments(action.get("arguments", {})),
+        )
+    return ToolCall(name="", arguments={"_error": "an action needs a tool `name` and `arguments`"})
+
+
+class SWEEnv(gym.Env[str, Any]):
+    """One task episode in a sandbox; see the module docstring for the contract."""
+
+    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium's declared attribute
+
+    def __init__(self, config: EnvConfig | None = None, task: Task | None = None) -> None:
+        self.config = config or EnvConfig()
+        self.task = task
+        self.observation_space = TextSpace()
+        self.action_space = ToolCallSpace()
+        self.tools = TOOLS
+        self.prep: Prepared | None = None
+        self.sandbox: LocalSandbox | None = None
+        self.executor: ToolExecutor | None = None
+        self.turns = 0
+        self.started = 0.0
+        self.context_chars = 0
+        self.reported_prompt_tokens = 0
+        self.env_seconds = 0.0
+        self.ended: dict[str, Any] | None = None
+
+    # -- gymnasium API -------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._close_sandbox()
+        task = (options or {}).get("task", self.task)
+        if isinstance(task, dict):
+            task = Task.model_validate(task)
+        if not isinstance(task, Task):
+            raise SwegymError("SWEEnv.reset needs options={'task': Task} (or a task given at construction)")
+        start = time.perf_counter()
+        self.task = task
+        self.prep = prepare(task, self.config.mirrors)
+        self.sandbox = LocalSandbox(self.prep.env.layout(self.prep.repo_dir), self.config.sandbox)
+        self.sandbox.start()
+        self.executor = ToolExecutor(self.sandbox, self.config.bash_timeout)
+        self.turns, self.started, self.ended = 0, time.monotonic(), None
+        self.env_seconds = time.perf_counter() - start
+        obs = task_prompt(task)
+        self.context_chars = len(obs)
+        self.reported_prompt_tokens = 0
+        return obs, {"instance_id": task.instance_id, "repo": task.repo, "tools": self.tools}
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self.executor is None or self.ended is not None:
+            raise SwegymError("SWEEnv.step called before reset() or after the episode ended")
+        call = to_tool_call(action)
+        result = self.executor(call)
+        self.turns += 1
+        self.env_seconds += result.seconds
+        self.context_chars += len(result.observation) + len(json.dumps(call.arguments))
+        info: dict[str, Any] = {"tool": call.name, "tool_seconds": result.seconds, "tool_error": result.error}
+        if result.finished:
+            reward, end = self.end_episode("finish")
+            return result.observation, reward, True, False, {**info, **end}
+        return result.observation, 0.0, False, False, info
+
+    def close(self) -> None:
+        self._close_sandbox()
+
+    def render(self) -> str | None:
+        return f"{self.task.instance_id if self.task else '-'}: turn {self.turns}"
+
+    # -- episode end ---------------------------------------------------------------------
+    @property
+    def context_tokens(self) -> int:
+        """The conversation's size: the model's last prompt count, or about 4 chars a token."""
+        return max(self.reported_prompt_tokens, self.context_chars // 4)
+
+    def report_usage(self, prompt_tokens: int) -> None:
+        """Tell the env how long the model's last prompt was (for the context limit)."""
+        self.reported_prompt_tokens = max(self.reported_prompt_tokens, prompt_tokens)
+
+    def diff(self) -> str:
+        """The episode's changes to /testbed as a patch (build artefacts and caches left out)."""
+        assert self.sandbox is not None and self.prep is not None
+        extra = (
+            sorted(p.name for p in self.prep.env.repo_extra.iterdir())
+            if self.prep.env.repo_extra.exists()
+            else []
+        )
+        excludes = " ".join(shlex.quote(f":(exclude){name}") for name in extra)
+        patterns = "\\n".join(_EXCLUDES)
+        cmd = (
+            f"cd /testbed && printf '{patterns}\\n' > /tmp/.swegym-excludes && "
+            "export GIT_INDEX_FILE=/tmp/.swegym-index && git read-tree HEAD && "
+            f"git -c core.excludesFile=/tmp/.swegym-excludes add -A -- . {excludes} && "
+            "git diff --cached --binary HEAD; rm -f /tmp/.swegym-index"
+        )
+        r = self.sandbox.run(cmd, timeout=120, output_limit=32 << 20)
+        if r.exit_code != 0 or r.truncated_bytes:
+            raise SwegymError(f"could not read the episode's diff: {r.output.strip()[-200:]}")
+        return r.output
+
+    def end_episode(self, reason: str) -> tuple[float, dict[str, Any]]:
+        """End the episode: take the diff, grade it in a fresh sandbox, close the sandbox."""
+        if self.ended is not None:
+            return float(self.ended["reward"]), self.ended
+        start = time.perf_counter()
+        info: dict[str, Any] = {
+            "reason": reason,
+            "diff": "",
+            "resolved": False,
+            "outcome": None,
+            "report": None,
+        }
+        try:
+            info["diff"] = self.diff()
+        except SwegymError as exc:
+            info.update(outcome="infra_error", error=str(exc))
+        self._close_sandbox()
+        if info["outcome"] is None:
+            info.update(self._grade(info["diff"]))
+        if info["outcome"] != "resolved" and reason in ("turn_limit", "time_limit", "context_limit"):
+            info["outcome"] = "limit_reached" if info["outcome"] != "infra_error" else "infra_error"
+        info["reward"] = 1.0 if info["resolved"] else 0.0
+        info["grade_seconds"] = time.perf_counter() - start
+        self.ended = info
+        return info["reward"], info
+
+    def _grade(self, diff: str) -> dict[str, Any]:
+        if not diff.strip():
+            return {"outcome": "no_diff"}
+        if not self.config.grade or self.prep is None or self.task is None:
+            return {"outcome": "ungraded"}
+        if not self.task.FAIL_TO_PASS:
+            return {"outcome": "infra_error", "error": f"{self.task.instance_id} has no FAIL_TO_PASS labels"}
+        run = run_tests(self.prep, diff)
+        if run.error:
+            return {"outcome": "infra_error", "error": run.error}
+        if not run.patch_applied:
+            return {"outcome": "patch_failed"}
+        g = grade(run.status, self.task.FAIL_TO_PASS, self.task.PASS_TO_PASS)
+        return {
+            "outcome": "resolved" if g.resolved else "tests_failed",
+            "resolved": g.resolved,
+            "report": g.model_dump(),
+        }
+
+    def _close_sandbox(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
+        self.executor = None

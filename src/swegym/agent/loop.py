@@ -1,0 +1,197 @@
+"""The CodeAct agent loop: prompt, model call, tool calls, observations, until finish or a limit."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from swegym.agent.env import EnvConfig, SWEEnv
+from swegym.agent.models.base import Model, ModelResponse, ToolCall
+from swegym.agent.prompts import SYSTEM_PROMPT
+from swegym.agent.schemas import TOOLS
+from swegym.agent.textcalls import describe_tools, render_text_tool_call
+from swegym.agent.wrappers import ContextLimit, TimeLimit, TurnLimit
+from swegym.errors import ModelError, SwegymError
+from swegym.tasks.model import Task
+
+NO_TOOL_CALL = (
+    "Your reply contained no tool call. Use one of the tools (execute_bash, str_replace_editor), "
+    "or call finish when the issue is resolved."
+)
+
+
+class AgentConfig(BaseModel):
+    """Limits and format of one agent episode."""
+
+    max_turns: int = 30
+    """Most tool calls (SWE-Gym: 30-50 for training, 100 for evaluation)."""
+    max_seconds: float = 1800.0
+    """Wall-clock limit of an episode."""
+    max_context_tokens: int = 32_000
+    """Truncate when the conversation grows past this many tokens."""
+    text_tool_calls: bool = False
+    """Tools described in the system prompt and called in SWE-Gym's text format."""
+
+
+class EpisodeResult(BaseModel):
+    """Everything about one episode: the conversation, timings, the diff and the grade."""
+
+    instance_id: str
+    repo: str
+    sample: int = 0
+    model: str = ""
+    temperature: float = 0.0
+    outcome: str = "infra_error"
+    resolved: bool | None = None
+    reward: float = 0.0
+    turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_seconds: float = 0.0
+    env_seconds: float = 0.0
+    total_seconds: float = 0.0
+    diff: str = ""
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+    """Per message: role, seconds, tokens, tool name and error flag (aligned with messages)."""
+
+
+def make_env(env_config: EnvConfig, agent: AgentConfig) -> Any:
+    """`SWEEnv` wrapped with the agent's limits."""
+    env: Any = SWEEnv(env_config)
+    env = TurnLimit(env, agent.max_turns)
+    env = TimeLimit(env, agent.max_seconds)
+    return ContextLimit(env, agent.max_context_tokens)
+
+
+def _assistant_message(resp: ModelResponse, calls: list[ToolCall], text_mode: bool) -> dict[str, Any]:
+    if text_mode or not resp.tool_calls:
+        return {"role": "assistant", "content": resp.content}
+    return {
+        "role": "assistant",
+        "content": resp.content or None,
+        "tool_calls": [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
+            }
+            for c in calls
+        ],
+    }
+
+
+def _observation_message(call: ToolCall, obs: str, text_mode: bool, native: bool) -> dict[str, Any]:
+    if native and not text_mode:
+        return {"role": "tool", "tool_call_id": call.id, "name": call.name, "content": obs}
+    return {"role": "user", "content": f"EXECUTION RESULT of [{call.name or 'invalid call'}]:\n{obs}"}
+
+
+def run_episode(
+    task: Task,
+    model: Model,
+    agent: AgentConfig | None = None,
+    env_config: EnvConfig | None = None,
+    *,
+    sample: int = 0,
+    temperature: float = 0.0,
+) -> EpisodeResult:
+    """Run one episode of ``model`` on ``task``; every way it can end is a recorded outcome."""
+    agent = agent or AgentConfig()
+    res = EpisodeResult(
+        instance_id=task.instance_id, repo=task.repo, sample=sample, model=model.name, temperature=temperature
+    )
+    start = time.perf_counter()
+    env = make_env(env_config or EnvConfig(), agent)
+    try:
+        _drive(env, task, model, agent, res)
+    except SwegymError as exc:
+        res.outcome, res.error = "infra_error", str(exc)
+    finally:
+        env.close()
+    base = env.unwrapped
+    res.env_seconds = round(base.env_seconds, 3)
+    res.total_seconds = round(time.perf_counter() - start, 3)
+    return res
+
+
+def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeResult) -> None:
+    obs, info = env.reset(options={"task": task})
+    system = SYSTEM_PROMPT + ("\n\n" + describe_tools(TOOLS) if agent.text_tool_calls else "")
+    res.messages = [{"role": "system", "content": system}, {"role": "user", "content": obs}]
+    res.steps = [{"role": "system"}, {"role": "user"}]
+    base: SWEEnv = env.unwrapped
+    while True:
+        try:
+            resp = model.complete(res.messages, TOOLS)
+        except ModelError as exc:
+            reason = "context_limit" if exc.kind == "context_overflow" else "model_error"
+            _, end = base.end_episode(reason)
+            _finish(
+                res,
+                end,
+                error=str(exc),
+                outcome_if_unresolved="limit_reached" if reason == "context_limit" else "model_error",
+            )
+            return
+        res.model_seconds += resp.seconds
+        res.prompt_tokens += resp.prompt_tokens
+        res.completion_tokens += resp.completion_tokens
+        base.report_usage(resp.prompt_tokens)
+        native = bool(resp.tool_calls) and not agent.text_tool_calls
+        calls = resp.tool_calls or [ToolCall(name="", arguments={"_error": NO_TOOL_CALL})]
+        if agent.text_tool_calls and resp.tool_calls:
+            resp = resp.model_copy(update={"content": _text_content(resp)})
+        res.messages.append(_assistant_message(resp, calls, agent.text_tool_calls))
+        res.steps.append(
+            {
+                "role": "assistant",
+                "seconds": round(resp.seconds, 4),
+                "prompt_tokens": resp.prompt_tokens,
+                "completion_tokens": resp.completion_tokens,
+            }
+        )
+        for call in calls:
+            obs, _, terminated, truncated, info = env.step(call)
+            res.turns += 1
+            res.messages.append(_observation_message(call, obs, agent.text_tool_calls, native))
+            res.steps.append(
+                {
+                    "role": res.messages[-1]["role"],
+                    "tool": call.name,
+                    "seconds": round(info.get("tool_seconds", 0.0), 4),
+                    "error": info.get("tool_error"),
+                }
+            )
+            if terminated or truncated:
+                _finish(res, info)
+                return
+
+
+def _text_content(resp: ModelResponse) -> str:
+    # Keep what the model wrote; make sure the call it made is in its canonical text form.
+    if "<function=" in resp.content:
+        return resp.content
+    return (resp.content + "\n" + render_text_tool_call(resp.tool_calls[0])).strip()
+
+
+def _finish(
+    res: EpisodeResult,
+    end: dict[str, Any],
+    error: str | None = None,
+    outcome_if_unresolved: str | None = None,
+) -> None:
+    res.diff = end.get("diff", "")
+    res.report = end.get("report")
+    res.reward = float(end.get("reward", 0.0))
+    outcome = end.get("outcome") or "infra_error"
+    if outcome != "resolved" and outcome_if_unresolved and outcome != "infra_error":
+        outcome = outcome_if_unresolved
+    res.outcome = outcome
+    res.resolved = None if outcome == "infra_error" else bool(end.get("resolved"))
+    res.error = error or end.get("error")
