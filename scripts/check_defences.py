@@ -69,7 +69,7 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
     ),
     "output cap": (
         "sandbox/session.py",
-        "buf = OutputBuffer(self.output_limit)",
+        "buf = OutputBuffer(output_limit or self.output_limit)",
         "buf = OutputBuffer(10**12)",
         "tests/test_threats.py::test_output_flood_is_capped",
     ),

@@ -9,9 +9,10 @@ grading. Limits on turns, time and context are wrappers (``swegym.agent.wrappers
 
 from __future__ import annotations
 
+import base64
 import json
-import shlex
 import time
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -29,6 +30,12 @@ from swegym.sandbox.local import LocalSandbox
 from swegym.tasks.model import Task
 
 _EXCLUDES = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/", "*.egg-info/", ".eggs/"]
+
+
+def _relative_files(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
 
 
 class EnvConfig(BaseModel):
@@ -154,19 +161,20 @@ class SWEEnv(gym.Env[str, Any]):
     def diff(self) -> str:
         """The episode's changes to /testbed as a patch (build artefacts and caches left out)."""
         assert self.sandbox is not None and self.prep is not None
-        extra = (
-            sorted(p.name for p in self.prep.env.repo_extra.iterdir())
-            if self.prep.env.repo_extra.exists()
-            else []
-        )
-        excludes = " ".join(shlex.quote(f":(exclude){name}") for name in extra)
         patterns = "\\n".join(_EXCLUDES)
-        cmd = (
-            f"cd /testbed && printf '{patterns}\\n' > /tmp/.swegym-excludes && "
-            "export GIT_INDEX_FILE=/tmp/.swegym-index && git read-tree HEAD && "
-            f"git -c core.excludesFile=/tmp/.swegym-excludes add -A -- . {excludes} && "
-            "git diff --cached --binary HEAD; rm -f /tmp/.swegym-index"
-        )
+        steps = [
+            "cd /testbed",
+            f"printf '{patterns}\\n' > /tmp/.swegym-excludes",
+            "export GIT_INDEX_FILE=/tmp/.swegym-index",
+            "git read-tree HEAD",
+            "git -c core.excludesFile=/tmp/.swegym-excludes add -A",
+        ]
+        extra = _relative_files(self.prep.env.repo_extra)
+        if extra:  # files the env build wrote into the repo are not the agent's changes
+            blob = base64.b64encode("\0".join(extra).encode()).decode()
+            steps.append(f"printf %s {blob} | base64 -d > /tmp/.swegym-extra")
+            steps.append("git reset -q --pathspec-from-file=/tmp/.swegym-extra --pathspec-file-nul")
+        cmd = " && ".join(steps) + " && git diff --cached --binary HEAD; rm -f /tmp/.swegym-index"
         r = self.sandbox.run(cmd, timeout=120, output_limit=32 << 20)
         if r.exit_code != 0 or r.truncated_bytes:
             raise SwegymError(f"could not read the episode's diff: {r.output.strip()[-200:]}")

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from swegym.cli import env_cmd, eval_cmd, tasks_cmd, validate_cmd
+from swegym.cli import env_cmd, eval_cmd, rollout_cmd, tasks_cmd, validate_cmd
 from swegym.errors import SwegymError
 
 app = typer.Typer(
@@ -20,6 +20,9 @@ app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(env_cmd.app, name="env")
 app.command("validate")(validate_cmd.validate)
 app.command("eval")(eval_cmd.evaluate)
+app.command("rollout")(rollout_cmd.rollout)
+app.command("report")(rollout_cmd.report)
+app.command("export")(rollout_cmd.export)
 
 
 def main() -> None:

@@ -170,6 +170,8 @@ class ShellSession:
             if len(window) > keep:
                 buf.feed(window[:-keep])
                 window = window[-keep:]
+        if exit_code is None:
+            buf.feed(window)  # the shell died or stalled: keep what it printed
         data, dropped = buf.finish()
         text = data.decode("utf-8", errors="replace")
         duration = time.perf_counter() - start

@@ -1,0 +1,231 @@
+"""`swegym rollout`, `swegym report`, `swegym export`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from swegym.cli.common import MirrorOpt, SkipOpt, TasksOpt, get_tasks, mirrors
+from swegym.errors import SwegymError
+
+BUILTIN_MODELS = ("local", "oracle", "wrong")
+
+
+@contextlib.contextmanager
+def _model_factory(
+    model: str,
+    base_url: str | None,
+    temperature: float,
+    text_calls: bool | None,
+    max_tokens: int,
+    api_key_env: str,
+    model_path: Path | None,
+    n_ctx: int,
+) -> Iterator[Any]:
+    from swegym.agent.models.openai_compat import OpenAICompatModel, OpenAIConfig
+    from swegym.agent.models.scripted import oracle_model, wrong_model
+
+    if model == "oracle":
+        yield lambda task, sample: oracle_model(task)
+        return
+    if model == "wrong":
+        yield lambda task, sample: wrong_model(task)
+        return
+    if model == "local" and base_url is None:
+        from swegym.agent.models.llamacpp import LocalLlamaServer, LocalServerConfig, default_model_path
+
+        path = model_path or default_model_path()
+        with LocalLlamaServer(LocalServerConfig(model_path=path, n_ctx=n_ctx)) as server:
+            cfg = OpenAIConfig(
+                model=server.model_name,
+                base_url=server.base_url,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                text_tool_calls=True if text_calls is None else text_calls,
+            )
+            client = OpenAICompatModel(cfg)
+            yield lambda task, sample: client
+        return
+    if base_url is None:
+        raise SwegymError(
+            f"--model {model!r} needs --base-url (an OpenAI-compatible endpoint), "
+            f"or use one of {', '.join(BUILTIN_MODELS)}"
+        )
+    cfg = OpenAIConfig(
+        model=model,
+        base_url=base_url,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        text_tool_calls=bool(text_calls),
+        api_key_env=api_key_env,
+    )
+    client = OpenAICompatModel(cfg)
+    yield lambda task, sample: client
+
+
+def rollout(
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory (runs/NAME); rerun to resume."),
+    tasks: str = TasksOpt,
+    model: str = typer.Option(
+        "local",
+        "--model",
+        "-m",
+        help="local (built-in llama.cpp server), oracle, wrong, or a served model name.",
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
+    ),
+    k: int = typer.Option(1, "--k", min=1, help="Episodes per task."),
+    temperature: float = typer.Option(0.0, "--temperature", "-T"),
+    max_turns: int = typer.Option(30, "--max-turns", min=1),
+    max_seconds: float = typer.Option(1800, "--max-seconds"),
+    max_context: int = typer.Option(32000, "--max-context-tokens"),
+    max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens per model reply."),
+    workers: int = typer.Option(0, "--workers", "-w", help="Parallel episodes (0: by cores and memory)."),
+    text_tool_calls: bool | None = typer.Option(
+        None,
+        "--text-tool-calls/--native-tool-calls",
+        help="Tool-call format (default: text for local, native otherwise).",
+    ),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
+    model_path: Path | None = typer.Option(None, "--model-path", help="A GGUF file for --model local."),
+    n_ctx: int = typer.Option(8192, "--n-ctx", help="Context size of the local server."),
+    ids: list[str] = typer.Option(None, "--id", help="Only these instance ids."),
+    mirror: list[str] = MirrorOpt,
+    skip_invalid: bool = SkipOpt,
+) -> None:
+    """Roll out an agent: K episodes per task, in parallel, into runs/NAME/rollouts.db.
+
+    Example: swegym rollout --tasks bundled:lite --model oracle --k 2 --out runs/oracle
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from swegym.agent.env import EnvConfig
+    from swegym.agent.loop import AgentConfig
+    from swegym.rollouts.runner import default_workers
+    from swegym.rollouts.runner import rollout as run_rollout
+    from swegym.rollouts.store import RunStore
+
+    rows = get_tasks(tasks, ids, skip_invalid)
+    env_cfg = EnvConfig(mirrors=mirrors(mirror))
+    agent = AgentConfig(
+        max_turns=max_turns,
+        max_seconds=max_seconds,
+        max_context_tokens=max_context,
+        text_tool_calls=bool(text_tool_calls) if model != "local" or text_tool_calls is not None else True,
+    )
+    store = RunStore(out)
+    settings = {
+        "model": model,
+        "base_url": base_url,
+        "temperature": temperature,
+        "tasks": tasks,
+        "agent": agent.model_dump(),
+    }
+    previous = store.get_meta("settings")
+    if previous and (previous["model"], previous["temperature"]) != (model, temperature):
+        raise SwegymError(
+            f"{out} holds a run of model {previous['model']} at temperature "
+            f"{previous['temperature']}; resume with the same settings or pick another --out"
+        )
+    store.set_meta("settings", settings)
+    n_workers = workers or default_workers(env_cfg.sandbox.memory_mb)
+    with _model_factory(
+        model, base_url, temperature, text_tool_calls, max_tokens, api_key_env, model_path, n_ctx
+    ) as factory:
+        progress = Progress(
+            TextColumn("[bold]rollout"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("resolved {task.fields[resolved]}"),
+        )
+        with progress:
+            bar = progress.add_task(
+                "rollout", total=len(rows) * k, resolved=0, completed=len(store.done_keys())
+            )
+            counter = {"resolved": sum(1 for e in store.episodes() if e["resolved"])}
+
+            def on_done(res: Any) -> None:
+                counter["resolved"] += int(bool(res.resolved))
+                progress.update(bar, advance=1, resolved=counter["resolved"])
+
+            start = time.perf_counter()
+            stats = run_rollout(
+                rows,
+                factory,
+                store,
+                k=k,
+                workers=n_workers,
+                temperature=temperature,
+                agent=agent,
+                env=env_cfg,
+                on_done=on_done,
+            )
+    typer.echo(
+        f"ran {stats.ran} episodes in {time.perf_counter() - start:.0f} s ({stats.resolved} resolved); "
+        f"{stats.already_done} were already done, {stats.dropped_unfinished} unfinished restarted -> {out}"
+    )
+    _write_report(out, store, quiet=False)
+
+
+def _write_report(run: Path, store: Any, quiet: bool) -> dict[str, Any]:
+    from swegym.metrics.report import build_report, render_text
+
+    episodes = list(store.episodes())
+    if not episodes:
+        raise SwegymError(f"{run}: the run has no finished episodes yet")
+    report = build_report(episodes)
+    (run / "report.json").write_text(json.dumps(report, indent=2))
+    if not quiet:
+        typer.echo(render_text(report))
+    return report
+
+
+def report(
+    run: Path = typer.Argument(..., help="A run directory made by `swegym rollout`."),
+    plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots (needs matplotlib)."),
+    as_json: bool = typer.Option(False, "--json", help="Print report.json instead of tables."),
+) -> None:
+    """Resolve rate, pass@k with bootstrap CIs, per-repo table, tokens, time split, failures.
+
+    Example: swegym report runs/oracle
+    """
+    from swegym.rollouts.store import RunStore
+
+    store = RunStore(run, create=False)
+    rep = _write_report(run, store, quiet=as_json)
+    if plots:
+        from swegym.metrics.plots import write_plots
+
+        try:
+            paths = write_plots(rep, run / "plots")
+        except RuntimeError as exc:
+            raise SwegymError(str(exc)) from None
+        if not as_json:
+            typer.echo(f"plots: {', '.join(str(p) for p in paths)}")
+    if as_json:
+        typer.echo(json.dumps(rep, indent=2))
+
+
+def export(
+    run: Path = typer.Argument(..., help="A run directory made by `swegym rollout`."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet, hf or predictions."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (directory for hf)."),
+    sample: int = typer.Option(0, "--sample", help="Which sample to write as predictions."),
+) -> None:
+    """Export a run's episodes (messages with tool calls) or SWE-bench predictions.
+
+    Example: swegym export runs/oracle --format predictions --out preds.jsonl
+    """
+    from swegym.rollouts.export import export_run
+    from swegym.rollouts.store import RunStore
+
+    n = export_run(RunStore(run, create=False), fmt, out, sample=sample)
+    typer.echo(f"wrote {n} rows to {out}")

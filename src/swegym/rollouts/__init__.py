@@ -1,0 +1,1 @@
+"""Rollouts: many episodes in parallel, stored in SQLite, resumable, exportable."""

@@ -1,0 +1,189 @@
+"""The rollout store: one SQLite database per run directory (WAL mode).
+
+An episode is claimed (``status='running'``) when it starts and written whole, with its messages,
+in one transaction when it ends, so ``kill -9`` at any moment loses no finished episode and never
+leaves a half-written one: on resume, running claims are dropped and those episodes start again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from swegym.agent.loop import EpisodeResult
+from swegym.errors import SwegymError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS episodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL, sample INTEGER NOT NULL, repo TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL, model TEXT, temperature REAL,
+    outcome TEXT, resolved INTEGER, reward REAL, turns INTEGER,
+    prompt_tokens INTEGER, completion_tokens INTEGER,
+    model_seconds REAL, env_seconds REAL, total_seconds REAL,
+    diff TEXT, report TEXT, error TEXT, started_at REAL, finished_at REAL,
+    UNIQUE (instance_id, sample)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, role TEXT NOT NULL, content TEXT, tool_calls TEXT,
+    tool_call_id TEXT, name TEXT, seconds REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
+    tool TEXT, error INTEGER,
+    PRIMARY KEY (episode_id, idx)
+);
+"""
+
+EPISODE_COLUMNS = (
+    "instance_id",
+    "sample",
+    "repo",
+    "model",
+    "temperature",
+    "outcome",
+    "resolved",
+    "reward",
+    "turns",
+    "prompt_tokens",
+    "completion_tokens",
+    "model_seconds",
+    "env_seconds",
+    "total_seconds",
+    "diff",
+    "error",
+)
+
+
+class RunStore:
+    """A run's database at ``<run_dir>/rollouts.db``; safe to share between worker threads."""
+
+    def __init__(self, run_dir: Path, *, create: bool = True) -> None:
+        self.path = run_dir / "rollouts.db"
+        if not create and not self.path.exists():
+            raise SwegymError(
+                f"{run_dir}: not a rollout run (no rollouts.db); run `swegym rollout --out {run_dir}`"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise SwegymError(f"{self.path}: not a readable rollout database ({exc})") from None
+
+    # -- run metadata --------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- episodes ------------------------------------------------------------------------
+    def drop_unfinished(self) -> int:
+        """Forget episodes that were running when a previous process died; return how many."""
+        with self._lock:
+            cur = self.db.execute("DELETE FROM episodes WHERE status != 'done'")
+            return cur.rowcount
+
+    def done_keys(self) -> set[tuple[str, int]]:
+        rows = self.db.execute("SELECT instance_id, sample FROM episodes WHERE status = 'done'")
+        return {(r[0], r[1]) for r in rows}
+
+    def claim(self, instance_id: str, sample: int, repo: str) -> None:
+        with self._lock:
+            self.db.execute(
+                "INSERT OR REPLACE INTO episodes (instance_id, sample, repo, status, started_at) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                (instance_id, sample, repo, time.time()),
+            )
+
+    def save(self, ep: EpisodeResult) -> None:
+        """Write a finished episode and its messages atomically."""
+        values = [getattr(ep, c) for c in EPISODE_COLUMNS]
+        values[EPISODE_COLUMNS.index("resolved")] = None if ep.resolved is None else int(ep.resolved)
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute(
+                    "DELETE FROM episodes WHERE instance_id = ? AND sample = ?", (ep.instance_id, ep.sample)
+                )
+                cols = ", ".join(EPISODE_COLUMNS)
+                marks = ", ".join("?" for _ in EPISODE_COLUMNS)
+                cur = self.db.execute(
+                    f"INSERT INTO episodes ({cols}, report, status, finished_at) "
+                    f"VALUES ({marks}, ?, 'done', ?)",
+                    (*values, json.dumps(ep.report) if ep.report is not None else None, time.time()),
+                )
+                eid = cur.lastrowid
+                rows = []
+                for i, msg in enumerate(ep.messages):
+                    step = ep.steps[i] if i < len(ep.steps) else {}
+                    rows.append(
+                        (
+                            eid,
+                            i,
+                            msg.get("role"),
+                            msg.get("content"),
+                            json.dumps(msg["tool_calls"]) if msg.get("tool_calls") else None,
+                            msg.get("tool_call_id"),
+                            msg.get("name"),
+                            step.get("seconds"),
+                            step.get("prompt_tokens"),
+                            step.get("completion_tokens"),
+                            step.get("tool"),
+                            None if step.get("error") is None else int(bool(step.get("error"))),
+                        )
+                    )
+                self.db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def episodes(self, *, with_messages: bool = False) -> Iterator[dict[str, Any]]:
+        """Finished episodes as dicts (ordered by task and sample)."""
+        self.db.row_factory = sqlite3.Row
+        try:
+            rows = self.db.execute(
+                "SELECT * FROM episodes WHERE status = 'done' ORDER BY instance_id, sample"
+            ).fetchall()
+            for row in rows:
+                ep = dict(row)
+                ep["resolved"] = None if ep["resolved"] is None else bool(ep["resolved"])
+                ep["report"] = json.loads(ep["report"]) if ep["report"] else None
+                if with_messages:
+                    ep["messages"] = self.messages(ep["id"])
+                yield ep
+        finally:
+            self.db.row_factory = None
+
+    def messages(self, episode_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT role, content, tool_calls, tool_call_id, name FROM messages "
+            "WHERE episode_id = ? ORDER BY idx",
+            (episode_id,),
+        ).fetchall()
+        out = []
+        for role, content, tool_calls, tool_call_id, name in rows:
+            msg: dict[str, Any] = {"role": role, "content": content}
+            if tool_calls:
+                msg["tool_calls"] = json.loads(tool_calls)
+            if tool_call_id:
+                msg["tool_call_id"] = tool_call_id
+            if name and role == "tool":
+                msg["name"] = name
+            out.append(msg)
+        return out
+
+    def close(self) -> None:
+        self.db.close()
