@@ -215,3 +215,21 @@ def _attack_succeeds(threat: str, repo: Path, port: int) -> bool:
 @pytest.mark.parametrize("threat", ["network", "fork_bomb", "tmp", "memory"])
 def test_defences_are_load_bearing(threat: str, repo: Path, loopback_server: int) -> None:
     assert _attack_succeeds(threat, repo, loopback_server)
+
+
+def test_transfer_dir_links_are_not_followed_on_host(sandbox: LocalSandbox, tmp_path: Path) -> None:
+    from swegym.errors import SandboxError
+
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("host-only\n")
+    sandbox.run("echo inside > /testbed/f.txt")
+    assert sandbox.read_file("/testbed/f.txt") == b"inside\n"
+    # A link placed in the transfer directory must not make the host read its own files.
+    sandbox.run(f"ln -s {secret} /run/swegym/xfer/trap")
+    assert sandbox._workdir is not None
+    trap = sandbox._workdir / "xfer" / "trap"
+    assert trap.is_symlink()
+    with pytest.raises(OSError):
+        os.open(trap, os.O_RDONLY | os.O_NOFOLLOW)
+    with pytest.raises(SandboxError):
+        sandbox.read_file("/testbed/missing.txt")

@@ -6,10 +6,10 @@ the sandbox's view of /testbed (the overlay), never on host paths, and needs no 
 
 from __future__ import annotations
 
-import base64
 import shlex
 from typing import Any, Protocol
 
+from swegym.errors import SwegymError
 from swegym.sandbox.base import CommandResponse
 
 MAX_FILE_BYTES = 4 << 20
@@ -23,6 +23,10 @@ class Shell(Protocol):
     def run(
         self, command: str, timeout: float | None = None, output_limit: int | None = None
     ) -> CommandResponse: ...
+
+    def read_file(self, path: str, max_bytes: int = ...) -> bytes: ...
+
+    def write_file(self, path: str, data: bytes) -> None: ...
 
 
 class EditorError(Exception):
@@ -45,25 +49,20 @@ class Editor:
         return out.output.strip()
 
     def _read(self, path: str) -> str:
-        q = shlex.quote(path)
-        size = self.shell.run(f"stat -c %s -- {q}").output.strip()
-        if size.isdigit() and int(size) > MAX_FILE_BYTES:
-            raise EditorError(f"{path} is {int(size) >> 10} KiB; too large for the editor, use execute_bash")
-        r = self.shell.run(f"base64 -w0 -- {q}", output_limit=MAX_FILE_BYTES * 2)
-        if r.exit_code != 0:
-            raise EditorError(f"cannot read {path}: {r.output.strip()}")
-        data = base64.b64decode(r.output.strip() or b"")
+        try:
+            data = self.shell.read_file(path, MAX_FILE_BYTES)
+        except SwegymError as exc:
+            raise EditorError(str(exc).removeprefix("cannot read ")) from None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             raise EditorError(f"{path} is not a UTF-8 text file") from None
 
     def _write(self, path: str, text: str) -> None:
-        q = shlex.quote(path)
-        b64 = base64.b64encode(text.encode("utf-8")).decode()
-        r = self.shell.run(f'mkdir -p -- "$(dirname -- {q})" && printf %s {b64} | base64 -d > {q}')
-        if r.exit_code != 0:
-            raise EditorError(f"cannot write {path}: {r.output.strip()}")
+        try:
+            self.shell.write_file(path, text.encode("utf-8"))
+        except SwegymError as exc:
+            raise EditorError(str(exc)) from None
 
     # -- commands ------------------------------------------------------------------------
     def __call__(self, args: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from swegym.errors import SandboxUnavailableError
 ENV_MOUNT = "/opt/swegym/env"
 TOOLS_MOUNT = "/opt/swegym/lib"
 INPUT_MOUNT = "/run/swegym/input"
+XFER_MOUNT = "/run/swegym/xfer"
 REPO_MOUNT = "/testbed"
 SAFE_PATH = f"{ENV_MOUNT}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
 from swegym.config import sub_cache
 from swegym.errors import SandboxError
 from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
-from swegym.sandbox.bwrap import Layout, build_argv, find_bwrap
+from swegym.sandbox.bwrap import XFER_MOUNT, Layout, build_argv, find_bwrap
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.limits import Limits, descendants
 from swegym.sandbox.session import OutputBuffer, ShellSession
@@ -91,6 +94,9 @@ class LocalSandbox:
             return
         self.close()
         layout, self._workdir = self._prepare("sbx")
+        xfer = self._workdir / "xfer"
+        xfer.mkdir()
+        layout.rw_binds = [*layout.rw_binds, (xfer, XFER_MOUNT)]
         self._live_layout = layout
         self._spawn_shell()
 
@@ -138,14 +144,59 @@ class LocalSandbox:
         return self._workdir / "upper" if self._workdir and self.config.repo_mode == "overlay" else None
 
     def _disk_watchdog(self) -> str | None:
-        target = None
-        if self._workdir is not None:
-            target = self._workdir / ("upper" if self.config.repo_mode == "overlay" else "repo")
-        if target is not None and target.exists():
-            used = dir_size(target)
-            if used > self.config.disk_mb << 20:
-                return f"disk limit of {self.config.disk_mb} MB for /testbed exceeded"
+        if self._workdir is None:
+            return None
+        layer = self._workdir / ("upper" if self.config.repo_mode == "overlay" else "repo")
+        used = sum(dir_size(d) for d in (layer, self._workdir / "xfer") if d.exists())
+        if used > self.config.disk_mb << 20:
+            return f"disk limit of {self.config.disk_mb} MB for /testbed exceeded"
         return None
+
+    # -- file transfer -------------------------------------------------------------------
+    # Files cross through a per-sandbox directory bound at /run/swegym/xfer: one `cat` inside
+    # instead of pushing the bytes through the shell's command line (bash parses its input one
+    # byte at a time from a pipe, which makes large payloads slow).
+    def read_file(self, path: str, max_bytes: int = 16 << 20) -> bytes:
+        """Bytes of ``path`` as the sandbox sees it; SandboxError if unreadable or too large."""
+        if self._workdir is None:
+            raise SandboxError("the sandbox is not running (call start())")
+        name = f"r-{uuid.uuid4().hex}"
+        q = shlex.quote(path)
+        r = self.run(
+            f"if [ ! -f {q} ]; then echo 'not a regular file' >&2; false; "
+            f"elif [ $(stat -c %s -- {q}) -gt {max_bytes} ]; then echo 'larger than "
+            f"{max_bytes >> 20} MiB' >&2; false; else cat -- {q} > {XFER_MOUNT}/{name}; fi"
+        )
+        host = self._workdir / "xfer" / name
+        try:
+            if r.exit_code != 0:
+                raise SandboxError(f"cannot read {path}: {r.output.strip()}")
+            # The sandbox can write into xfer/: never follow a link it may have put there.
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    raise SandboxError(f"cannot read {path}: the transfer file was tampered with")
+                return fh.read(max_bytes + 1)[:max_bytes]
+        finally:
+            host.unlink(missing_ok=True)
+
+    def write_file(self, path: str, data: bytes) -> None:
+        """Write ``data`` to ``path`` inside the sandbox (parent directories created)."""
+        if self._workdir is None:
+            raise SandboxError("the sandbox is not running (call start())")
+        name = f"w-{uuid.uuid4().hex}"
+        host = self._workdir / "xfer" / name
+        fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        q = shlex.quote(path)
+        parent = shlex.quote(os.path.dirname(path) or "/")
+        try:
+            r = self.run(f"{{ [ -d {parent} ] || mkdir -p -- {parent}; }} && cat {XFER_MOUNT}/{name} > {q}")
+            if r.exit_code != 0:
+                raise SandboxError(f"cannot write {path}: {r.output.strip()}")
+        finally:
+            host.unlink(missing_ok=True)
 
     def execute(self, command: Command) -> CommandResponse:
         """Run a command in the persistent shell.

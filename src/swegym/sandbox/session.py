@@ -158,7 +158,9 @@ class ShellSession:
                 chunk = os.read(out_fd, 1 << 16)
             except BlockingIOError:
                 continue
-            if not chunk:
+            if not chunk:  # EOF: the shell is gone; let it be reaped so `alive` is accurate
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
                 break
             window += chunk
             m = marker.search(window)
