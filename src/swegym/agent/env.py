@@ -165,9 +165,13 @@ class SWEEnv(gym.Env[str, Any]):
         steps = [
             "cd /testbed",
             f"printf '{patterns}\\n' > /tmp/.swegym-excludes",
+            # A copy of the base checkout's index keeps its stat data: with minimal stat checks
+            # (the overlay changes inode and device numbers) `git add` only re-reads changed files.
+            "{ cp .git/index /tmp/.swegym-index 2>/dev/null || "
+            "GIT_INDEX_FILE=/tmp/.swegym-index git read-tree HEAD; }",
             "export GIT_INDEX_FILE=/tmp/.swegym-index",
-            "git read-tree HEAD",
-            "git -c core.excludesFile=/tmp/.swegym-excludes add -A",
+            "git -c core.excludesFile=/tmp/.swegym-excludes -c core.checkStat=minimal "
+            "-c core.trustctime=false add -A",
         ]
         extra = _relative_files(self.prep.env.repo_extra)
         if extra:  # files the env build wrote into the repo are not the agent's changes

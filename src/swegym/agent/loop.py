@@ -34,6 +34,8 @@ class AgentConfig(BaseModel):
     """Truncate when the conversation grows past this many tokens."""
     text_tool_calls: bool = False
     """Tools described in the system prompt and called in SWE-Gym's text format."""
+    max_observation_chars: int = 20_000
+    """Longer tool outputs are cut in the middle (with a notice) before the model sees them."""
 
 
 class EpisodeResult(BaseModel):
@@ -158,6 +160,7 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
         )
         for call in calls:
             obs, _, terminated, truncated, info = env.step(call)
+            obs = clip(obs, agent.max_observation_chars)
             res.turns += 1
             res.messages.append(_observation_message(call, obs, agent.text_tool_calls, native))
             res.steps.append(
@@ -171,6 +174,14 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
             if terminated or truncated:
                 _finish(res, info)
                 return
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut in the middle to about ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters elided ...]\n{text[-half:]}"
 
 
 def _text_content(resp: ModelResponse) -> str:

@@ -87,6 +87,9 @@ def rollout(
     max_seconds: float = typer.Option(1800, "--max-seconds"),
     max_context: int = typer.Option(32000, "--max-context-tokens"),
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens per model reply."),
+    max_obs: int = typer.Option(
+        20000, "--max-observation-chars", help="Cut longer tool outputs (middle elided)."
+    ),
     workers: int = typer.Option(0, "--workers", "-w", help="Parallel episodes (0: by cores and memory)."),
     text_tool_calls: bool | None = typer.Option(
         None,
@@ -117,7 +120,9 @@ def rollout(
     agent = AgentConfig(
         max_turns=max_turns,
         max_seconds=max_seconds,
-        max_context_tokens=max_context,
+        max_context_tokens=min(max_context, n_ctx - max_tokens)
+        if model == "local" and base_url is None
+        else max_context,
         text_tool_calls=bool(text_tool_calls) if model != "local" or text_tool_calls is not None else True,
     )
     store = RunStore(out)
@@ -135,7 +140,11 @@ def rollout(
             f"{previous['temperature']}; resume with the same settings or pick another --out"
         )
     store.set_meta("settings", settings)
-    n_workers = workers or default_workers(env_cfg.sandbox.memory_mb)
+    # The local llama.cpp server answers one request at a time and keeps one prompt cache, so
+    # parallel episodes would only evict each other's cache.
+    n_workers = workers or (
+        1 if model == "local" and base_url is None else default_workers(env_cfg.sandbox.memory_mb)
+    )
     with _model_factory(
         model, base_url, temperature, text_tool_calls, max_tokens, api_key_env, model_path, n_ctx
     ) as factory:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from swegym.errors import UnknownSpecError
 
-ENV_FORMAT = 1
+ENV_FORMAT = 2
 """Bumped when the layout of built environments changes, so old builds are not reused."""
 
 
