@@ -79,6 +79,9 @@ def runtime_etc() -> Path:
         "group": "root:x:0:\nnogroup:x:65534:\n",
         "hosts": "127.0.0.1 localhost\n::1 localhost ip6-localhost\n",
         "hostname": "sandbox\n",
+        # Bytecode compiled at env build time sits in the repo's lower layer; keep it out of
+        # `git status` and diffs even in projects without a .gitignore.
+        "gitignore": "__pycache__/\n*.py[co]\n.pytest_cache/\n",
     }
     d.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -123,9 +126,11 @@ def base_environment(extra: dict[str, str]) -> dict[str, str]:
         "PIP_NO_INPUT": "1",
         "PYTHONUNBUFFERED": "1",
         "TMPDIR": "/tmp",
-        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_COUNT": "2",
         "GIT_CONFIG_KEY_0": "safe.directory",
         "GIT_CONFIG_VALUE_0": "*",
+        "GIT_CONFIG_KEY_1": "core.excludesFile",
+        "GIT_CONFIG_VALUE_1": "/etc/gitignore",
     }
     env.update(extra)
     return env
@@ -155,7 +160,7 @@ def build_argv(
     argv += ["--perms", "1777", "--size", str(tmp_size_mb << 20), "--tmpfs", "/tmp"]
     argv += ["--dir", "/run/swegym", "--dir", "/var/tmp"]
     etc = runtime_etc()
-    for name in ("passwd", "group", "hosts", "hostname"):
+    for name in ("passwd", "group", "hosts", "hostname", "gitignore"):
         argv += ["--ro-bind", str(etc / name), f"/etc/{name}"]
     for path in (*_HOST_ETC, *(_NET_ETC if network else ())):
         if os.path.exists(path):
