@@ -318,29 +318,14 @@ def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             ratio(m["reset_p50_ms"], m.get("swerex_session_open_ms")),
         ),
         ("reset_p50_ms (close + start)", f(m["reset_p50_ms"]), "-", "-"),
-        (
-            "disk_per_task_mb (mean)",
-            f(m["disk_per_task_mb"]),
-            f"docker image {img:,}",
-            ratio(m["disk_per_task_mb"], img),
-        ),
-        (
-            "disk_per_task_mb_max",
-            f(m["disk_per_task_mb_max"]),
-            f"docker image {img:,}",
-            ratio(m["disk_per_task_mb_max"], img),
-        ),
-        (
-            "env_mb_mean (shared per env)",
-            f(m["env_mb_mean"]),
-            f"docker image {img:,}",
-            ratio(m["env_mb_mean"], img),
-        ),
-        (
-            "disk_per_task_incl_env_share_mb",
-            f(m["disk_per_task_incl_env_share_mb"]),
-            f"docker image {img:,}",
-            ratio(m["disk_per_task_incl_env_share_mb"], img),
+        *(
+            (label, f(m[key]), f"docker image {img:,}", ratio(m[key], img))
+            for label, key in (
+                ("disk_per_task_mb (mean)", "disk_per_task_mb"),
+                ("disk_per_task_mb_max", "disk_per_task_mb_max"),
+                ("env_mb_mean (shared per env)", "env_mb_mean"),
+                ("disk_per_task_incl_env_share_mb", "disk_per_task_incl_env_share_mb"),
+            )
         ),
         ("tasks_per_core_hour", f(m["tasks_per_core_hour"]), "-", "-"),
     ]

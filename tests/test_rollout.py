@@ -30,6 +30,23 @@ def labelled(calc_task: Task, n: int) -> list[Task]:
     return [base.model_copy(update={"instance_id": f"fixture__calc-{i}"}) for i in range(n)]
 
 
+def oracle_rollout(src: Path, run: Path, *extra: str) -> list[str]:
+    """The command line of an oracle rollout of ``src`` into ``run``."""
+    return [
+        sys.executable,
+        "-m",
+        "swegym",
+        "rollout",
+        "--tasks",
+        str(src),
+        "--model",
+        "oracle",
+        "--out",
+        str(run),
+        *extra,
+    ]
+
+
 def done_count(db: Path) -> int:
     if not db.exists():
         return 0
@@ -44,22 +61,7 @@ def test_kill_9_then_resume_runs_every_episode_exactly_once(calc_task: Task, tmp
     src = tmp_path / "tasks.jsonl"
     export_tasks(labelled(calc_task, 2), src)
     run = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "swegym",
-        "rollout",
-        "--tasks",
-        str(src),
-        "--model",
-        "oracle",
-        "--k",
-        "26",
-        "--workers",
-        "2",
-        "--out",
-        str(run),
-    ]
+    cmd = oracle_rollout(src, run, "--k", "26", "--workers", "2")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 300
     while done_count(run / "rollouts.db") < 8 and time.time() < deadline and proc.poll() is None:
@@ -84,27 +86,8 @@ def test_report_and_exports(calc_task: Task, tmp_path: Path) -> None:
     src = tmp_path / "tasks.jsonl"
     export_tasks(labelled(calc_task, 2), src)
     run = tmp_path / "run"
-    for model in ("oracle",):
-        r = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "swegym",
-                "rollout",
-                "--tasks",
-                str(src),
-                "--model",
-                model,
-                "--k",
-                "2",
-                "--out",
-                str(run),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert r.returncode == 0, r.stderr
+    r = subprocess.run(oracle_rollout(src, run, "--k", "2"), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
     rep = subprocess.run(
         [sys.executable, "-m", "swegym", "report", str(run), "--json"],
         capture_output=True,
