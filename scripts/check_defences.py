@@ -109,6 +109,12 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
         '"pytest": lambda channel, log: parse_pytest_text(log)',
         "tests/test_harness.py::test_forged_pass_lines_do_not_count",
     ),
+    "pytest hooks": (
+        "harness/runner.py",
+        "git ls-files -z --others -- {GUARDED} | xargs -0 -r rm -f --",
+        ":",
+        "tests/test_harness.py::test_conftest_hook_cannot_force_passes",
+    ),
     "test file restore": (
         "harness/runner.py",
         'git checkout -q HEAD -- "$f"',

@@ -98,6 +98,15 @@ def test_validate_and_eval_resume(calc_task: Task, tmp_path: Path, fixture_specs
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["resolved_instances"] == 2 and report["error_instances"] == 0
+    # Another model's predictions into the same --out are graded anew, not taken from the journal.
+    preds.write_text(
+        "".join(json.dumps({"instance_id": t["instance_id"], "model_patch": ""}) + "\n" for t in validated)
+    )
+    proc = swegym(
+        "eval", "--tasks", str(out), "--predictions", str(preds), "--out", str(tmp_path / "ev"), "--json"
+    )
+    report = json.loads(proc.stdout)
+    assert report["resolved_instances"] == 0 and report["empty_patch_instances"] == 2
     assert os.path.exists(tmp_path / "ev" / "report.json")
 
 

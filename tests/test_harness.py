@@ -133,3 +133,27 @@ def test_validation_report_json_shape(validated: Task, tmp_path: Path) -> None:
     summary = evaluation_summary(reps, 1, [validated.instance_id])
     assert summary["resolved_ids"] == [validated.instance_id] and summary["resolved_instances"] == 1
     json.dumps(summary)
+
+
+def test_conftest_hook_cannot_force_passes(validated: Task) -> None:
+    # A candidate that adds a conftest.py hook rewriting every outcome to "passed".
+    hook = (
+        "import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\ndef pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n    rep = outcome.get_result()\n    rep.outcome = 'passed'\n"
+    )
+    lines = "".join(f"+{line}\n" for line in hook.splitlines())
+    n = len(hook.splitlines())
+    patch = (
+        "diff --git a/conftest.py b/conftest.py\nnew file mode 100644\n--- /dev/null\n"
+        f"+++ b/conftest.py\n@@ -0,0 +1,{n} @@\n{lines}"
+    )
+    boot = "+import builtins\n"
+    patch += (
+        "diff --git a/sitecustomize.py b/sitecustomize.py\nnew file mode 100644\n--- /dev/null\n"
+        f"+++ b/sitecustomize.py\n@@ -0,0 +1,1 @@\n{boot}"
+    )
+    prep = prepare(validated)
+    run = run_tests(prep, patch)
+    assert run.patch_applied
+    assert run.status.get(F2P) == "FAILED"
+    assert evaluate_prediction(validated, patch).status == "unresolved"

@@ -114,6 +114,8 @@ def run_episode(
         _drive(env, task, model, agent, res)
     except SwegymError as exc:
         res.outcome, res.error = "infra_error", str(exc)
+    except Exception as exc:  # a bug must cost one episode, not the whole rollout
+        res.outcome, res.error = "infra_error", f"{type(exc).__name__}: {exc}"
     finally:
         env.close()
     base = env.unwrapped

@@ -9,7 +9,7 @@ import typer
 
 from swegym.cli.common import MirrorOpt, SkipOpt, TasksOpt, default_workers, get_tasks, mirrors
 from swegym.errors import PredictionFormatError
-from swegym.harness.batch import read_done, run_batch
+from swegym.harness.batch import fingerprint_of, read_done, run_batch
 from swegym.harness.evaluate import InstanceReport, evaluate_prediction, load_predictions
 from swegym.harness.report import evaluation_summary
 
@@ -53,6 +53,10 @@ def evaluate(
         label="eval",
         describe=lambda r: f"{r.instance_id}: {r.status}",
         quiet=as_json,
+        fingerprint=lambda it: fingerprint_of(it[0], it[1]),
+        on_error=lambda it, exc: InstanceReport(
+            instance_id=it[0].instance_id, status="error", error=f"{type(exc).__name__}: {exc}"
+        ),
     )
     reports = [InstanceReport.model_validate(v) for k, v in read_done(journal).items() if k in preds]
     summary = evaluation_summary([r.model_dump() for r in reports], len(rows), preds)

@@ -17,7 +17,7 @@ from swegym.cli.common import (
     mirrors,
     out_paths,
 )
-from swegym.harness.batch import read_done, run_batch
+from swegym.harness.batch import fingerprint_of, read_done, run_batch
 from swegym.harness.report import validation_summary
 from swegym.harness.validate import ValidationResult, validate_task
 from swegym.tasks.export import export_tasks
@@ -74,6 +74,10 @@ def run_validation(
         label="validate",
         describe=lambda r: f"{r.instance_id}: {r.status}",
         quiet=as_json,
+        fingerprint=lambda t: fingerprint_of(t, runs),
+        on_error=lambda t, exc: ValidationResult(
+            instance_id=t.instance_id, status="error", reason=f"{type(exc).__name__}: {exc}", runs=runs
+        ),
     )
     done = {k: v for k, v in read_done(journal).items() if k in ids}
     results = [ValidationResult.model_validate(v) for v in done.values()]

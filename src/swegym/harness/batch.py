@@ -71,12 +71,38 @@ def run_batch(
     label: str,
     describe: Callable[[R], str] = lambda r: "",
     quiet: bool = False,
+    fingerprint: Callable[[T], str] | None = None,
+    on_error: Callable[[T, Exception], R] | None = None,
 ) -> list[R]:
-    """Run ``work`` over ``items`` not yet in the journal; return the new results."""
+    """Run ``work`` over the items that the journal does not hold yet; return the new results.
+
+    A journaled result counts as done only if it is not an error and its ``fingerprint`` (a
+    hash of what produced it: the patch, the task, the settings) matches; so a changed input is
+    redone and transient errors are retried. An unexpected exception in one item becomes that
+    item's result through ``on_error``. On Ctrl-C, queued items are cancelled at once.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     done = read_done(journal_path)
-    todo = [it for it in items if key(it) not in done]
+
+    def finished(it: T) -> bool:
+        row = done.get(key(it))
+        if row is None or row.get("status") == "error":
+            return False
+        return fingerprint is None or row.get("fingerprint") == fingerprint(it)
+
+    def one(it: T) -> R:
+        try:
+            res = work(it)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            res = on_error(it, exc)
+        if fingerprint is not None:
+            res = res.model_copy(update={"fingerprint": fingerprint(it)})
+        return res
+
+    todo = [it for it in items if not finished(it)]
     journal = Journal(journal_path)
     results: list[R] = []
     progress = Progress(
@@ -88,15 +114,30 @@ def run_batch(
         disable=quiet,
         transient=False,
     )
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with progress:
             bar = progress.add_task(label, total=len(todo), last="")
-            futures = {pool.submit(work, it): it for it in todo}
+            futures = [pool.submit(one, it) for it in todo]
             for fut in as_completed(futures):
                 res = fut.result()
                 journal.write(res)
                 results.append(res)
                 progress.update(bar, advance=1, last=describe(res))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         journal.close()
     return results
+
+
+def fingerprint_of(*parts: object) -> str:
+    """A short stable hash of JSON-able parts (pydantic models are dumped first)."""
+    import hashlib
+
+    blob = json.dumps(
+        [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in parts], sort_keys=True
+    ).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -35,6 +35,7 @@ class InstanceReport(BaseModel):
     tests_status: dict[str, TestsStatus] = Field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    fingerprint: str = ""
 
 
 def load_predictions(path: Path) -> dict[str, Prediction]:

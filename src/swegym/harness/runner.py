@@ -21,6 +21,8 @@ from swegym.sources.materialize import Mirrors, materialize
 from swegym.tasks.model import Task
 
 PATCH_FAILED = "patch_failed"
+GUARDED = "'*conftest.py' pytest.ini tox.ini setup.cfg pyproject.toml '*sitecustomize.py' '*usercustomize.py'"
+"""Pathspecs of files that configure pytest or run at interpreter start-up (restored before grading)."""
 TEST_PATCH_FAILED = "test_patch_failed"
 
 
@@ -74,6 +76,10 @@ if [ -s {INPUT_MOUNT}/model.patch ]; then
   else stage {PATCH_FAILED}; exit 0; fi
 fi
 stage patch_applied
+# The candidate must not change how pytest runs or reports: its hooks, configuration and
+# interpreter start-up files go back to the base version (new ones are removed).
+git ls-files -z -- {GUARDED} | xargs -0 -r git checkout -q HEAD --
+git ls-files -z --others -- {GUARDED} | xargs -0 -r rm -f --
 for f in {restore}; do
   if git cat-file -e "HEAD:$f" 2>/dev/null; then git checkout -q HEAD -- "$f"; else rm -f -- "$f"; fi
 done

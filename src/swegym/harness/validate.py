@@ -27,6 +27,7 @@ class ValidationResult(BaseModel):
     runs: int = 0
     seconds: float = 0.0
     task: Task | None = None
+    fingerprint: str = ""
 
 
 class Labels(BaseModel):

@@ -67,7 +67,8 @@ def rollout(
         store.save(res)
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         futures = [pool.submit(one, it) for it in todo]
         for fut in as_completed(futures):
             res = fut.result()
@@ -76,4 +77,9 @@ def rollout(
                 stats.resolved += int(bool(res.resolved))
             if on_done is not None:
                 on_done(res)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not start queued episodes
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return stats

@@ -39,6 +39,14 @@ def _repo_dir(task: Task) -> Path:
     return sub_cache("repos") / task.repo_key / task.base_commit
 
 
+def _marker_commit(marker: Path) -> str | None:
+    try:
+        commit = json.loads(marker.read_text())["commit"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or torn: materialize again
+    return commit if isinstance(commit, str) else None
+
+
 def _matches(commit: str, expected: str) -> bool:
     return commit.startswith(expected) or expected.startswith(commit)
 
@@ -50,16 +58,19 @@ def materialize(task: Task, mirrors: Mirrors | None = None) -> Path:
     the sandbox mounts it as the lower layer of an overlay.
     """
     dest = _repo_dir(task)
+    if not dest.resolve().is_relative_to(sub_cache("repos").resolve()):
+        raise SourceError(f"{task.instance_id}: repo or commit names a path outside the cache")
     marker = dest.with_name(dest.name + ".json")
     with file_lock(dest.with_name(dest.name + ".lock")):
-        if marker.exists() and dest.exists():
-            commit = json.loads(marker.read_text())["commit"]
-        else:
+        commit = _marker_commit(marker) if dest.exists() else None
+        if commit is None:
             if dest.exists():
                 shutil.rmtree(dest)  # an interrupted earlier attempt
             dest.parent.mkdir(parents=True, exist_ok=True)
             commit = _create(task, dest, mirrors or {})
-            marker.write_text(json.dumps({"commit": commit, "source": task.source or task.repo}))
+            tmp = marker.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"commit": commit, "source": task.source or task.repo}))
+            tmp.replace(marker)
     if not _matches(commit, task.base_commit):
         raise SourceError(
             f"{task.instance_id}: source {task.source or task.repo} gives commit {commit[:12]}, "
@@ -99,8 +110,10 @@ def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tu
     except SourceError as exc:
         if "gives commit" not in str(exc):
             raise
-    marker = dest.with_name(dest.name + ".json")
-    return dest, json.loads(marker.read_text())["commit"]
+    commit = _marker_commit(dest.with_name(dest.name + ".json"))
+    if commit is None:
+        raise SourceError(f"{source}: could not be materialized")
+    return dest, commit
 
 
 def parse_mirrors(items: list[str]) -> dict[str, str]:

@@ -86,8 +86,8 @@ def download_sdist(ref: SdistRef, expected_sha256: str | None = None) -> tuple[P
     """Download (or reuse from cache) the sdist; return its path and verified sha256."""
     cache = sub_cache("sdists")
     meta_path = cache / f"{ref.normalized}-{ref.version}.json"
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
+    meta = _read_json(meta_path)
+    if meta is not None:
         path = cache / meta["filename"]
         if path.exists() and _sha256(path) == meta["sha256"]:
             _check_sha(ref, meta["sha256"], expected_sha256)
@@ -102,8 +102,19 @@ def download_sdist(ref: SdistRef, expected_sha256: str | None = None) -> tuple[P
     tmp = path.with_suffix(".part")
     tmp.write_bytes(data)
     tmp.replace(path)
-    meta_path.write_text(json.dumps({"filename": fname, "sha256": sha, "url": url}))
+    tmp_meta = meta_path.with_suffix(".tmp")
+    tmp_meta.write_text(json.dumps({"filename": fname, "sha256": sha, "url": url}))
+    tmp_meta.replace(meta_path)
     return path, sha
+
+
+def _read_json(path: Path) -> dict[str, str] | None:
+    """A small JSON marker, or None if it is missing or unreadable (then it is rebuilt)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _check_sha(ref: SdistRef, sha: str, expected: str | None) -> None:
@@ -120,22 +131,33 @@ def _sha256(path: Path) -> str:
 
 
 def _safe_extract(archive: Path, dest: Path) -> Path:
+    """Unpack an sdist without letting any member (or link) land outside ``dest``."""
+    root = dest.resolve()
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
         for m in members:
-            target = (dest / m.name).resolve()
-            if not str(target).startswith(str(dest.resolve())) or m.isdev():
+            target = (root / m.name).resolve()
+            if not target.is_relative_to(root) or m.isdev():
                 raise SourceError(f"{archive.name}: unsafe member {m.name!r}")
             if m.issym() or m.islnk():
-                link = (target.parent / m.linkname).resolve()
-                if not str(link).startswith(str(dest.resolve())):
-                    raise SourceError(f"{archive.name}: link {m.name!r} points outside")
-        tar.extractall(dest, members=members)
+                # Checked before anything exists on disk, a chain of links could still escape,
+                # so an sdist with a link pointing outside its own tree is refused outright.
+                base = root if m.islnk() else target.parent
+                if not (base / m.linkname).resolve().is_relative_to(root) or os.path.isabs(m.linkname):
+                    raise SourceError(f"{archive.name}: link {m.name!r} points outside the archive")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, members=members, filter="data")
+        else:  # Python without extraction filters: no links at all
+            if any(m.issym() or m.islnk() for m in members):
+                raise SourceError(
+                    f"{archive.name}: links in an sdist need Python >= 3.10.12 to unpack safely"
+                )
+            tar.extractall(dest, members=members)
     uid, gid = os.geteuid(), os.getegid()
-    for root, dirs, files in os.walk(dest):
+    for dirpath, dirs, files in os.walk(dest):
         for name in [*dirs, *files]:
-            os.lchown(os.path.join(root, name), uid, gid)
-    tops = [p for p in dest.iterdir()]
+            os.lchown(os.path.join(dirpath, name), uid, gid)
+    tops = list(dest.iterdir())
     if len(tops) != 1 or not tops[0].is_dir():
         raise SourceError(f"{archive.name}: expected one top-level directory in the sdist")
     return tops[0]

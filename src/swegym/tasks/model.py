@@ -32,7 +32,9 @@ class Task(BaseModel):
 
     instance_id: str = Field(min_length=1, description="Unique id, e.g. 'pydantic__pydantic-8072'.")
     repo: str = Field(min_length=1, description="GitHub-style 'owner/name'.")
-    base_commit: str = Field(min_length=7, description="Commit the task starts from.")
+    base_commit: str = Field(
+        pattern=r"^[0-9a-fA-F]{7,40}$", description="Commit the task starts from (hex id)."
+    )
     patch: str = Field(description="Gold patch (non-test files).")
     test_patch: str = Field(description="Test patch (test files only).")
     problem_statement: str = Field(description="The issue text given to the agent.")
