@@ -67,6 +67,12 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
         "if False:",
         "tests/test_threats.py::test_filling_workspace_disk_is_bounded",
     ),
+    "disk guard thread": (
+        "sandbox/local.py",
+        "                session.interrupt()  # every process but the shell, background jobs included",
+        "                pass",
+        "tests/test_threats.py::test_background_job_cannot_fill_workspace_disk",
+    ),
     "output cap": (
         "sandbox/session.py",
         "buf = OutputBuffer(output_limit or self.output_limit)",

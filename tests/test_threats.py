@@ -233,3 +233,17 @@ def test_transfer_dir_links_are_not_followed_on_host(sandbox: LocalSandbox, tmp_
         os.open(trap, os.O_RDONLY | os.O_NOFOLLOW)
     with pytest.raises(SandboxError):
         sandbox.read_file("/testbed/missing.txt")
+
+
+def test_background_job_cannot_fill_workspace_disk(repo: Path) -> None:
+    sb = open_sandbox(repo, disk_mb=20)
+    try:
+        sb.run("(while :; do head -c 1M /dev/zero >> /testbed/fill; sleep 0.01; done) > /dev/null 2>&1 &")
+        time.sleep(4)
+        assert sb.upper_dir is not None
+        size_mb = (sb.upper_dir / "fill").stat().st_size >> 20
+        assert size_mb < 60  # the writer was stopped soon after crossing the 20 MB limit
+        assert sb.process_count() <= 3  # bwrap's two and the shell: the background job is gone
+        assert "disk limit" in sb.run("true").output
+    finally:
+        sb.close()

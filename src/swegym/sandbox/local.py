@@ -63,6 +63,9 @@ class LocalSandbox:
         self._session: ShellSession | None = None
         self._lock = threading.Lock()
         self._live_layout = layout
+        self._guard: threading.Thread | None = None
+        self._guard_stop = threading.Event()
+        self._violation: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def _prepare(self, tag: str) -> tuple[Layout, Path]:
@@ -99,6 +102,19 @@ class LocalSandbox:
         layout.rw_binds = [*layout.rw_binds, (xfer, XFER_MOUNT)]
         self._live_layout = layout
         self._spawn_shell()
+        if self.config.repo_mode != "tmp-overlay":
+            self._guard_stop = threading.Event()
+            self._guard = threading.Thread(target=self._disk_guard, name="swegym-disk-guard", daemon=True)
+            self._guard.start()
+
+    def _disk_guard(self) -> None:
+        """For the sandbox's whole life (background jobs included), hold /testbed to disk_mb."""
+        while not self._guard_stop.wait(0.5):
+            reason = self._disk_watchdog()
+            session = self._session
+            if reason and session is not None:
+                self._violation = reason
+                session.interrupt()  # every process but the shell, background jobs included
 
     def _spawn_shell(self) -> None:
         if self._limits is not None:
@@ -115,6 +131,10 @@ class LocalSandbox:
 
     def close(self) -> None:
         """Kill every process of the sandbox and delete its writable layer (idempotent)."""
+        if self._guard is not None:
+            self._guard_stop.set()
+            self._guard.join(timeout=5)
+            self._guard = None
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -211,6 +231,9 @@ class LocalSandbox:
             timeout = command.timeout or self.config.command_timeout
             watchdog = self._disk_watchdog if self.config.repo_mode != "tmp-overlay" else None
             resp = self._session.run(command.command, timeout, watchdog, command.output_limit)
+            if self._violation:
+                resp.output += f"\n[processes were killed: {self._violation}]"
+                self._violation = None
             if not self._session.alive:
                 self._session.close()
                 kept = (
