@@ -179,3 +179,26 @@ def test_text_tool_call_mode(task: Task, client_for: Any) -> None:
     assert res.outcome == "resolved"
     assert "<function=execute_bash>" in res.messages[0]["content"]  # tools described in the prompt
     assert res.messages[3]["content"].startswith("EXECUTION RESULT of [execute_bash]")
+
+
+def test_committed_work_and_shell_tricks_still_give_the_diff(task: Task) -> None:
+    env = SWEEnv()
+    env.reset(options={"task": task})
+    steps = [
+        "sed -i 's/hi + 1/hi/' calc.py",
+        "git -c user.name=a -c user.email=a@b commit -qam 'my fix'",
+        "git() { echo 'fake diff'; }; export GIT_INDEX_FILE=/tmp/elsewhere",
+        "(while :; do echo NOISE; sleep 0.05; done) &",
+    ]
+    for cmd in steps:
+        env.step({"name": "execute_bash", "arguments": {"command": cmd}})
+    diff = env.diff()
+    assert "+    return max(lo, min(x, hi))" in diff and "NOISE" not in diff and "fake" not in diff
+    # The diff leaves no state behind in the agent's shell.
+    obs = env.step(
+        {"name": "execute_bash", "arguments": {"command": "unset -f git; echo ${GIT_INDEX_FILE}"}}
+    )[0]
+    assert "/tmp/elsewhere" in obs
+    _, reward, terminated, _, info = env.step({"name": "finish", "arguments": {}})
+    assert terminated and reward == 1.0
+    env.close()

@@ -9,7 +9,6 @@ grading. Limits on turns, time and context are wrappers (``swegym.agent.wrappers
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from pathlib import Path
@@ -162,27 +161,35 @@ class SWEEnv(gym.Env[str, Any]):
         """The episode's changes to /testbed as a patch (build artefacts and caches left out)."""
         assert self.sandbox is not None and self.prep is not None
         patterns = "\\n".join(_EXCLUDES)
+        assert self.task is not None
+        base = self.task.base_commit
         steps = [
+            # A subshell with git's own state cleared: nothing the agent defined in its shell
+            # (functions, aliases, GIT_* variables) shapes the diff, and nothing leaks back.
+            "unset -f git cd cp rm printf 2>/dev/null; unalias -a 2>/dev/null",
+            "unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY",
             "cd /testbed",
+            "rm -f /tmp/.swegym-diff /tmp/.swegym-index",
             f"printf '{patterns}\\n' > /tmp/.swegym-excludes",
-            # A copy of the base checkout's index keeps its stat data: with minimal stat checks
-            # (the overlay changes inode and device numbers) `git add` only re-reads changed files.
+            # A copy of the checkout's index keeps its stat data: with minimal stat checks (the
+            # overlay changes inode and device numbers) `git add` only re-reads changed files.
             "{ cp .git/index /tmp/.swegym-index 2>/dev/null || "
-            "GIT_INDEX_FILE=/tmp/.swegym-index git read-tree HEAD; }",
+            f"GIT_INDEX_FILE=/tmp/.swegym-index git read-tree {base}; }}",
             "export GIT_INDEX_FILE=/tmp/.swegym-index",
             "git -c core.excludesFile=/tmp/.swegym-excludes -c core.checkStat=minimal "
             "-c core.trustctime=false add -A",
         ]
-        extra = _relative_files(self.prep.env.repo_extra)
+        extra = [f for f in _relative_files(self.prep.env.repo_extra) if "__pycache__" not in f]
         if extra:  # files the env build wrote into the repo are not the agent's changes
-            blob = base64.b64encode("\0".join(extra).encode()).decode()
-            steps.append(f"printf %s {blob} | base64 -d > /tmp/.swegym-extra")
-            steps.append("git reset -q --pathspec-from-file=/tmp/.swegym-extra --pathspec-file-nul")
-        cmd = " && ".join(steps) + " && git diff --cached --binary HEAD; rm -f /tmp/.swegym-index"
-        r = self.sandbox.run(cmd, timeout=120, output_limit=32 << 20)
-        if r.exit_code != 0 or r.truncated_bytes:
+            self.sandbox.write_file("/tmp/.swegym-extra", "\0".join(extra).encode())
+            steps.append(f"git reset -q {base} --pathspec-from-file=/tmp/.swegym-extra --pathspec-file-nul")
+        # Against the base commit, so an agent that commits its work still has a diff; to a
+        # file, so output that background jobs print cannot mix into the patch.
+        steps.append(f"git diff --cached --binary {base} > /tmp/.swegym-diff")
+        r = self.sandbox.run("( " + " && ".join(steps) + " )", timeout=120)
+        if r.exit_code != 0:
             raise SwegymError(f"could not read the episode's diff: {r.output.strip()[-200:]}")
-        return r.output
+        return self.sandbox.read_file("/tmp/.swegym-diff", 64 << 20).decode("utf-8", errors="replace")
 
     def end_episode(self, reason: str) -> tuple[float, dict[str, Any]]:
         """End the episode: take the diff, grade it in a fresh sandbox, close the sandbox."""

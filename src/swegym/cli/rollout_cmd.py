@@ -133,11 +133,12 @@ def rollout(
         "tasks": tasks,
         "agent": agent.model_dump(),
     }
-    previous = store.get_meta("settings")
-    if previous and (previous["model"], previous["temperature"]) != (model, temperature):
+    previous = store.get_meta("settings") or {}
+    changed = sorted(k for k in settings if k != "tasks" and k in previous and previous[k] != settings[k])
+    if changed:
         raise SwegymError(
-            f"{out} holds a run of model {previous['model']} at temperature "
-            f"{previous['temperature']}; resume with the same settings or pick another --out"
+            f"{out} holds a run made with other settings ({', '.join(changed)}); resume with the same "
+            "settings or pick another --out"
         )
     store.set_meta("settings", settings)
     # The local llama.cpp server answers one request at a time and keeps one prompt cache, so

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+JOIN_FAILED = "swegym-sandbox: cannot join the sandbox cgroups"
 
 
 def _writable(path: Path) -> bool:
@@ -46,6 +47,21 @@ def _own_v2_cgroup() -> Path | None:
     return None
 
 
+def _sweep_stale(min_age: float = 300.0) -> None:
+    """Remove empty swegym cgroups left by processes that died without cleaning up."""
+    now = time.time()
+    parents = [CGROUP_ROOT / "pids", CGROUP_ROOT / "memory"]
+    own = _own_v2_cgroup()
+    if own is not None:
+        parents.append(own)
+    for parent in parents:
+        with contextlib.suppress(OSError):
+            for d in parent.glob("swegym-*"):
+                with contextlib.suppress(OSError):
+                    if now - d.stat().st_mtime > min_age:
+                        d.rmdir()  # fails, harmlessly, while processes are inside
+
+
 @dataclass
 class Limits:
     """Limits for one sandbox; ``wrap`` prefixes a command so its process joins them."""
@@ -59,6 +75,8 @@ class Limits:
     def setup(self) -> None:
         """Create the cgroups (if possible) and write the limits."""
         self.mode = _cgroup_mode() if self.use_cgroups else None
+        if self.mode:
+            _sweep_stale()
         name = f"swegym-{uuid.uuid4().hex[:12]}"
         mem = self.memory_mb << 20
         try:
@@ -90,8 +108,8 @@ class Limits:
     def wrap(self, argv: list[str]) -> list[str]:
         """Prefix ``argv`` with a shell that joins the cgroups (or sets rlimits) then execs."""
         if self.mode:
-            joins = "; ".join(f"echo $$ > '{d}/cgroup.procs'" for d in self.dirs)
-            script = f'{joins} || exit 125; exec "$@"'
+            joins = " && ".join(f"echo $$ > '{d}/cgroup.procs'" for d in self.dirs)
+            script = f"{{ {joins}; }} 2>/dev/null || {{ echo '{JOIN_FAILED}' >&2; exit 125; }}; exec \"$@\""
         else:
             kb = self.memory_mb << 10
             script = f'ulimit -v {kb} 2>/dev/null; ulimit -u {self.pids} 2>/dev/null; exec "$@"'

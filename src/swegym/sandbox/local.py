@@ -21,7 +21,7 @@ from swegym.errors import SandboxError
 from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
 from swegym.sandbox.bwrap import XFER_MOUNT, Layout, build_argv, find_bwrap
 from swegym.sandbox.config import SandboxConfig
-from swegym.sandbox.limits import Limits, descendants
+from swegym.sandbox.limits import JOIN_FAILED, Limits, descendants
 from swegym.sandbox.session import OutputBuffer, ShellSession
 
 
@@ -261,16 +261,18 @@ class LocalSandbox:
         """Run ``request.script`` with bash in a fresh copy of this sandbox, then tear it down."""
         layout, work = self._prepare("once")
         limits = Limits(self.config.memory_mb, self.config.pids, self.config.use_cgroups)
-        limits.setup()
         log_path = Path(request.log_path) if request.log_path else work / "output.log"
         read_fd, write_fd = os.pipe() if request.results_channel else (-1, -1)
         if request.results_channel:
             layout.env = {**layout.env, "SWEGYM_RESULTS_FD": str(write_fd)}
-        argv = [*self._argv(layout, limits), "/bin/bash", "--noprofile", "--norc", "-c", request.script]
         chunks: list[bytes] = []
-        reader = None
+        proc: subprocess.Popen[bytes] | None = None
         start = time.perf_counter()
+        timed_out = False
+        code: int | None = None
         try:
+            limits.setup()
+            argv = [*self._argv(layout, limits), "/bin/bash", "--noprofile", "--norc", "-c", request.script]
             with log_path.open("wb") as log:
                 proc = subprocess.Popen(
                     argv,
@@ -280,43 +282,51 @@ class LocalSandbox:
                     start_new_session=True,
                     pass_fds=(write_fd,) if request.results_channel else (),
                 )
+            reader = None
             if request.results_channel:
                 os.close(write_fd)
+                write_fd = -1
                 reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
                 reader.start()
-            timed_out = False
+                read_fd = -1  # the reader closes it
             try:
-                code: int | None = proc.wait(timeout=request.timeout)
+                code = proc.wait(timeout=request.timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                code = None
+            if reader is not None:
+                reader.join(timeout=10)
+            data, dropped = _read_capped(log_path, request.output_limit)
+        except OSError as exc:
+            raise SandboxError(f"could not start the sandbox: {exc}") from None
+        finally:
+            if proc is not None and proc.poll() is None:  # timeout, Ctrl-C or an error
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 limits.kill_all()
                 proc.wait()
-            if reader is not None:
-                reader.join(timeout=10)
-        except OSError as exc:
-            raise SandboxError(f"could not start the sandbox: {exc}") from None
-        finally:
+            for fd in (read_fd, write_fd):
+                if fd >= 0:
+                    os.close(fd)
             limits.cleanup()
-        duration = time.perf_counter() - start
-        buf = OutputBuffer(request.output_limit)
-        with log_path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                buf.feed(block)
-        data, dropped = buf.finish()
-        if code == 125 and limits.mode:
+            shutil.rmtree(work, ignore_errors=True)
+        if code == 125 and JOIN_FAILED.encode() in data:
             raise SandboxError("could not join the sandbox's cgroups")
-        shutil.rmtree(work, ignore_errors=True)
         return ExecResponse(
             exit_code=code,
             timed_out=timed_out,
             output=data.decode("utf-8", errors="replace"),
             truncated_bytes=dropped,
-            duration_s=duration,
+            duration_s=time.perf_counter() - start,
             results=b"".join(chunks).decode("utf-8", errors="replace"),
         )
+
+
+def _read_capped(path: Path, limit: int) -> tuple[bytes, int]:
+    buf = OutputBuffer(limit)
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            buf.feed(block)
+    return buf.finish()
 
 
 def _drain(fd: int, sink: list[bytes]) -> None:
