@@ -199,6 +199,6 @@ def test_committed_work_and_shell_tricks_still_give_the_diff(task: Task) -> None
         {"name": "execute_bash", "arguments": {"command": "unset -f git; echo ${GIT_INDEX_FILE}"}}
     )[0]
     assert "/tmp/elsewhere" in obs
-    _, reward, terminated, _, info = env.step({"name": "finish", "arguments": {}})
+    _, reward, terminated, _, _ = env.step({"name": "finish", "arguments": {}})
     assert terminated and reward == 1.0
     env.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -29,12 +28,6 @@ from swegym.sandbox.local import LocalSandbox
 from swegym.tasks.model import Task
 
 _EXCLUDES = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/", "*.egg-info/", ".eggs/"]
-
-
-def _relative_files(root: Path) -> list[str]:
-    if not root.is_dir():
-        return []
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
 
 
 class EnvConfig(BaseModel):
@@ -179,7 +172,7 @@ class SWEEnv(gym.Env[str, Any]):
             "git -c core.excludesFile=/tmp/.swegym-excludes -c core.checkStat=minimal "
             "-c core.trustctime=false add -A",
         ]
-        extra = [f for f in _relative_files(self.prep.env.repo_extra) if "__pycache__" not in f]
+        extra = self.prep.env.repo_extra_files
         if extra:  # files the env build wrote into the repo are not the agent's changes
             self.sandbox.write_file("/tmp/.swegym-extra", "\0".join(extra).encode())
             steps.append(f"git reset -q {base} --pathspec-from-file=/tmp/.swegym-extra --pathspec-file-nul")

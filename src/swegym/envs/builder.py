@@ -9,6 +9,7 @@ in a temporary directory renamed into place only on success: a failed build neve
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -61,6 +62,18 @@ class BuiltEnv:
     @property
     def repo_extra(self) -> Path:
         return self.path / "repo-extra"
+
+    @functools.cached_property
+    def repo_extra_files(self) -> list[str]:
+        """Files (not bytecode) the build wrote into the repo, relative to its root; computed once."""
+        root = self.repo_extra
+        if not root.is_dir():
+            return []
+        return sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if not p.is_dir() and "__pycache__" not in p.parts
+        )
 
     def layout(self, repo_dir: Path) -> Layout:
         """The sandbox layout of an episode on ``repo_dir`` with this environment."""

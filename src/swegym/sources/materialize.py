@@ -57,6 +57,17 @@ def materialize(task: Task, mirrors: Mirrors | None = None) -> Path:
     The directory is shared by every task with the same base and must be treated as read-only:
     the sandbox mounts it as the lower layer of an overlay.
     """
+    dest, commit = _ensure(task, mirrors)
+    if not _matches(commit, task.base_commit):
+        raise SourceError(
+            f"{task.instance_id}: source {task.source or task.repo} gives commit {commit[:12]}, "
+            f"the task expects {task.base_commit[:12]}"
+        )
+    return dest
+
+
+def _ensure(task: Task, mirrors: Mirrors | None) -> tuple[Path, str]:
+    """The cached repo for ``task``'s source (created once, under a lock) and its commit."""
     dest = _repo_dir(task)
     if not dest.resolve().is_relative_to(sub_cache("repos").resolve()):
         raise SourceError(f"{task.instance_id}: repo or commit names a path outside the cache")
@@ -71,12 +82,7 @@ def materialize(task: Task, mirrors: Mirrors | None = None) -> Path:
             tmp = marker.with_suffix(".tmp")
             tmp.write_text(json.dumps({"commit": commit, "source": task.source or task.repo}))
             tmp.replace(marker)
-    if not _matches(commit, task.base_commit):
-        raise SourceError(
-            f"{task.instance_id}: source {task.source or task.repo} gives commit {commit[:12]}, "
-            f"the task expects {task.base_commit[:12]}"
-        )
-    return dest
+    return dest, commit
 
 
 def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
@@ -92,6 +98,8 @@ def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
 
 def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tuple[Path, str]:
     """Materialize a PyPI ``source`` without knowing its commit yet; return (dir, commit id)."""
+    if not source.startswith("pypi:"):
+        raise SourceError(f"{source}: only pypi:NAME==VERSION sources can be resolved this way")
     probe = Task(
         instance_id=f"probe:{source}",
         repo=repo,
@@ -102,18 +110,7 @@ def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tu
         version="probe",
         source=source,
     )
-    if not source.startswith("pypi:"):
-        raise SourceError(f"{source}: only pypi:NAME==VERSION sources can be resolved this way")
-    dest = _repo_dir(probe)
-    try:
-        materialize(probe, mirrors)
-    except SourceError as exc:
-        if "gives commit" not in str(exc):
-            raise
-    commit = _marker_commit(dest.with_name(dest.name + ".json"))
-    if commit is None:
-        raise SourceError(f"{source}: could not be materialized")
-    return dest, commit
+    return _ensure(probe, mirrors)
 
 
 def parse_mirrors(items: list[str]) -> dict[str, str]:
