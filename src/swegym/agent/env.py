@@ -110,7 +110,7 @@ class SWEEnv(gym.Env[str, Any]):
         start = time.perf_counter()
         self.task = task
         self.prep = prepare(task, self.config.mirrors)
-        self.sandbox = LocalSandbox(self.prep.env.layout(self.prep.repo_dir), self.config.sandbox)
+        self.sandbox = LocalSandbox(self.prep.layout(), self.config.sandbox)
         self.sandbox.start()
         self.executor = ToolExecutor(self.sandbox, self.config.bash_timeout)
         self.turns, self.started, self.ended = 0, time.monotonic(), None

@@ -74,7 +74,7 @@ def shell(
     (task,) = get_tasks(tasks, [instance_id], False)
     prep = prepare(task, mirrors(mirror))
     config = SandboxConfig(network=network)
-    sbx = LocalSandbox(prep.env.layout(prep.repo_dir), config)
+    sbx = LocalSandbox(prep.layout(), config)
     layout, work = sbx._prepare("shell")
     patch = work / "gold.patch"
     patch.write_text(task.patch)

@@ -18,6 +18,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from swegym.envs.python import Interpreter, find_interpreter
 from swegym.envs.spec import EnvSpec
 from swegym.envs.uvtool import uv_bin, uv_cache_dir
 from swegym.errors import EnvBuildError
-from swegym.sandbox.bwrap import ENV_MOUNT, Layout, build_argv, find_bwrap
+from swegym.sandbox.bwrap import ENV_MOUNT, REPO_MOUNT, Layout, build_argv, find_bwrap
 from swegym.sandbox.limits import Limits
 from swegym.sources.materialize import file_lock
 
@@ -75,15 +76,34 @@ class BuiltEnv:
             if not p.is_dir() and "__pycache__" not in p.parts
         )
 
-    def layout(self, repo_dir: Path) -> Layout:
-        """The sandbox layout of an episode on ``repo_dir`` with this environment."""
+    def layout(self, repo_dir: Path, changed: Iterable[str] = ()) -> Layout:
+        """The sandbox layout of an episode on ``repo_dir`` with this environment.
+
+        ``changed`` lists repo files that differ from the tree the environment was built on (a
+        synthetic task's injected bug): their bytecode from the build holds the original code, so
+        it is masked, and Python compiles the changed source instead.
+        """
         env = {"VIRTUAL_ENV": ENV_MOUNT, **self.spec.env}
         return Layout(
             repo_layers=[repo_dir, self.repo_extra],
             env_dir=self.venv,
             ro_binds=[(self.python.prefix, str(self.python.prefix))],
             env=env,
+            masks=self.stale_bytecode(changed),
         )
+
+    def stale_bytecode(self, changed: Iterable[str]) -> list[str]:
+        """Sandbox paths of build-time bytecode compiled from the original versions of ``changed``."""
+        out: list[str] = []
+        for rel in changed:
+            if not rel.endswith(".py"):
+                continue
+            path = Path(rel)
+            cache = self.repo_extra / path.parent / "__pycache__"
+            if cache.is_dir():
+                for pyc in sorted(cache.glob(f"{path.stem}.*.pyc")):
+                    out.append(f"{REPO_MOUNT}/{pyc.relative_to(self.repo_extra)}")
+        return out
 
 
 def env_path(spec: EnvSpec, python: Interpreter) -> Path:

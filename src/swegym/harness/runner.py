@@ -14,10 +14,10 @@ from swegym.envs.spec import EnvSpec, get_spec
 from swegym.harness.parsers import get_parser
 from swegym.harness.patches import run_targets, touched_files
 from swegym.sandbox.base import ExecRequest
-from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT
+from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT, Layout
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.local import LocalSandbox
-from swegym.sources.materialize import Mirrors, materialize
+from swegym.sources.materialize import Mirrors, materialize, source_task
 from swegym.tasks.model import Task
 
 PATCH_FAILED = "patch_failed"
@@ -35,12 +35,24 @@ class Prepared:
     spec: EnvSpec
     env: BuiltEnv
 
+    def layout(self) -> Layout:
+        """The sandbox layout for this task (bytecode of files its base patch changed masked)."""
+        return self.env.layout(self.repo_dir, touched_files(self.task.base_patch))
+
+
+def test_targets(task: Task) -> list[str]:
+    """Files the tests run on: the test patch's test files, then the task's own ``test_files``."""
+    return list(dict.fromkeys([*run_targets(task.test_patch), *task.test_files]))
+
 
 def prepare(task: Task, mirrors: Mirrors | None = None) -> Prepared:
     """Materialize the repo and build (or reuse) its environment."""
     spec = get_spec(task.repo, task.version)
     repo_dir = materialize(task, mirrors)
-    env = build_env(spec, repo_dir)
+    # A derived base (a synthetic task's bug) shares the environment of its clean source, built
+    # on the clean tree so that the build's bytecode never holds the injected bug.
+    build_dir = materialize(source_task(task), mirrors) if task.base_patch else repo_dir
+    env = build_env(spec, build_dir)
     return Prepared(task, repo_dir, spec, env)
 
 
@@ -58,13 +70,17 @@ class TestRun:
     log: str = ""
     stages: list[str] = field(default_factory=list)
     note: str | None = None
+    results: str = ""
+    """The raw side-channel records (JSON lines)."""
 
 
-def _script(test_files: list[str], targets: list[str], spec: EnvSpec, use_plugin: bool) -> str:
+def _script(
+    test_files: list[str], targets: list[str], spec: EnvSpec, use_plugin: bool, plugins: tuple[str, ...] = ()
+) -> str:
     restore = " ".join(shlex.quote(f) for f in test_files)
     cmd = spec.test_cmd
     if use_plugin:
-        cmd += " -p swegym_pytest_plugin"
+        cmd += " -p swegym_pytest_plugin" + "".join(f" -p {p}" for p in plugins)
     cmd += " " + " ".join(shlex.quote(t) for t in targets)
     stage = 'printf \'{"event":"%s"}\\n\' "$1" >&"$SWEGYM_RESULTS_FD"'
     return f"""
@@ -83,7 +99,7 @@ git ls-files -z --others -- {GUARDED} | xargs -0 -r rm -f --
 for f in {restore}; do
   if git cat-file -e "HEAD:$f" 2>/dev/null; then git checkout -q HEAD -- "$f"; else rm -f -- "$f"; fi
 done
-if ! git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then
+if [ -s {INPUT_MOUNT}/test.patch ] && ! git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then
   stage {TEST_PATCH_FAILED}; exit 0
 fi
 stage tests_started
@@ -98,37 +114,42 @@ def run_tests(
     *,
     config: SandboxConfig | None = None,
     log_path: Path | None = None,
+    plugins: tuple[str, ...] = (),
+    timeout: float | None = None,
 ) -> TestRun:
     """Apply ``patch`` (may be empty), restore and apply the test patch, run the tests.
 
     Outcomes come from the pytest plugin's side channel; the printed log is kept for people.
     An infrastructure failure (timeout, broken sandbox, test patch that does not apply) is
     reported in ``error``; a candidate patch that does not apply sets ``patch_applied=False``.
+    ``plugins`` names extra pytest plugins shipped next to the results plugin (e.g. per-test
+    coverage for bug synthesis); their records land in ``TestRun.results``.
     """
     task, spec = prep.task, prep.spec
-    targets = run_targets(task.test_patch)
+    targets = test_targets(task)
     if not targets:
-        return TestRun(error="the test patch touches no test file (.py)")
+        return TestRun(error="no test file to run: the test patch touches none and test_files is empty")
     use_plugin = spec.log_parser == "pytest"
     plugin_dir = resources.files("swegym.harness").joinpath("plugin")
     with tempfile.TemporaryDirectory(prefix="swegym-input-") as tmp, resources.as_file(plugin_dir) as plug:
         inp = Path(tmp)
         (inp / "model.patch").write_text(patch)
         (inp / "test.patch").write_text(task.test_patch)
-        layout = prep.env.layout(prep.repo_dir)
+        layout = prep.layout()
         layout.ro_binds = [*layout.ro_binds, (inp, INPUT_MOUNT), (Path(plug), TOOLS_MOUNT)]
         sandbox = LocalSandbox(layout, config)
-        script = _script(touched_files(task.test_patch), targets, spec, use_plugin)
+        restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files]))
+        script = _script(restore, targets, spec, use_plugin, plugins)
         resp = sandbox.exec_once(
             ExecRequest(
                 script=script,
-                timeout=spec.test_timeout,
+                timeout=timeout or spec.test_timeout,
                 log_path=str(log_path) if log_path else None,
                 results_channel=True,
             )
         )
     stages = [str(r["event"]) for r in _records(resp.results) if r.get("event")]
-    run = TestRun(duration_s=resp.duration_s, log=resp.output, stages=stages)
+    run = TestRun(duration_s=resp.duration_s, log=resp.output, stages=stages, results=resp.results)
     if PATCH_FAILED in stages:
         run.patch_applied = False
         return run
@@ -136,7 +157,7 @@ def run_tests(
         run.error = "the task's test patch does not apply"
         return run
     if resp.timed_out:
-        run.error = f"tests timed out after {spec.test_timeout} s"
+        run.error = f"tests timed out after {timeout or spec.test_timeout} s"
         return run
     if "tests_started" not in stages:
         tail = [ln for ln in resp.output.splitlines() if ln.strip()][-1:] or ["no output"]

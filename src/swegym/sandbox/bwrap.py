@@ -109,6 +109,8 @@ class Layout:
     rw_binds: list[tuple[Path, str]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     cwd: str = REPO_MOUNT
+    masks: list[str] = field(default_factory=list)
+    """Paths under /testbed shown as empty read-only files (stale bytecode that would leak code)."""
 
 
 def base_environment(extra: dict[str, str]) -> dict[str, str]:
@@ -172,6 +174,8 @@ def build_argv(
     for host, dest in layout.rw_binds:
         argv += ["--bind", str(host), dest]
     argv += _repo_args(layout, repo_mode)
+    for path in layout.masks:
+        argv += ["--ro-bind", "/dev/null", path]
     argv += ["--clearenv"]
     for key, value in base_environment(layout.env).items():
         argv += ["--setenv", key, value]

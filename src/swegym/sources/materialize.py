@@ -6,6 +6,8 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 from swegym.config import sub_cache
 from swegym.errors import SourceError
 from swegym.sources.gitsource import clone_at
+from swegym.sources.gitutil import git, git_env
 from swegym.sources.pypi import download_sdist, import_sdist, parse_pypi_source
 from swegym.tasks.model import Task
 
@@ -33,6 +36,8 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def _repo_dir(task: Task) -> Path:
+    if task.base_patch:
+        return sub_cache("repos") / "derived" / task.base_commit
     if task.source and task.source.startswith("pypi:"):
         ref = parse_pypi_source(task.source)
         return sub_cache("repos") / "pypi" / f"{ref.normalized}-{ref.version}"
@@ -79,13 +84,19 @@ def _ensure(task: Task, mirrors: Mirrors | None) -> tuple[Path, str]:
                 shutil.rmtree(dest)  # an interrupted earlier attempt
             dest.parent.mkdir(parents=True, exist_ok=True)
             commit = _create(task, dest, mirrors or {})
-            tmp = marker.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"commit": commit, "source": task.source or task.repo}))
-            tmp.replace(marker)
+            _write_marker(marker, commit, task.source or task.repo)
     return dest, commit
 
 
+def _write_marker(marker: Path, commit: str, source: str) -> None:
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"commit": commit, "source": source}))
+    tmp.replace(marker)
+
+
 def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
+    if task.base_patch:
+        return _create_derived(task, dest, mirrors)
     if task.source and task.source.startswith("pypi:"):
         ref = parse_pypi_source(task.source)
         archive, sha = download_sdist(ref, task.meta.get("sdist_sha256"))
@@ -94,6 +105,67 @@ def _create(task: Task, dest: Path, mirrors: Mirrors) -> str:
     if os.path.isdir(url):
         url = str(Path(url).resolve())
     return clone_at(url, task.base_commit, dest)
+
+
+def source_task(task: Task) -> Task:
+    """The task of ``task``'s clean source: itself, or for a derived base the undisturbed tree."""
+    if not task.base_patch:
+        return task
+    commit = task.meta.get("source_commit")
+    if not isinstance(commit, str) or not commit:
+        raise SourceError(f"{task.instance_id}: a task with a base_patch needs meta.source_commit")
+    return task.model_copy(update={"base_patch": "", "base_commit": commit})
+
+
+def _create_derived(task: Task, dest: Path, mirrors: Mirrors) -> str:
+    """The source tree with ``base_patch`` applied, committed as a root commit.
+
+    A fresh repository holds only the patched tree: neither the clean commit nor its blobs are
+    reachable or even present, so the agent cannot recover the original code from git.
+    """
+    clean_dir = materialize(source_task(task), mirrors)
+    message = git(clean_dir, "log", "-1", "--format=%B").strip()
+    dest.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=clean_dir, env=git_env(), capture_output=True
+    )
+    if archive.returncode != 0:
+        raise SourceError(f"{task.instance_id}: git archive failed in {clean_dir}")
+    subprocess.run(["tar", "-x", "-f", "-", "-C", str(dest)], input=archive.stdout, check=True)
+    git(dest, "init", "-q", "--initial-branch=main")
+    proc = subprocess.run(
+        ["git", "apply", "--whitespace=nowarn", "-"],
+        cwd=dest,
+        env=git_env(),
+        input=task.base_patch.encode(),
+        capture_output=True,
+    )
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise SourceError(f"{task.instance_id}: base_patch does not apply to its source: {err[0]}")
+    git(dest, "add", "--all", "--force", ".")
+    git(dest, "commit", "-q", "--no-verify", "-m", message)
+    return git(dest, "rev-parse", "HEAD").strip()
+
+
+def derive_base(task: Task, mirrors: Mirrors | None = None) -> str:
+    """Create the derived base of ``task`` (its base_commit may be a placeholder); return its id."""
+    root = sub_cache("repos") / "derived"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="tmp-", dir=root))
+    try:
+        shutil.rmtree(tmp)
+        commit = _create_derived(task, tmp, mirrors or {})
+        final = root / commit
+        with file_lock(final.with_name(commit + ".lock")):
+            if _marker_commit(final.with_name(commit + ".json")) != commit:
+                if final.exists():
+                    shutil.rmtree(final)
+                tmp.rename(final)
+                _write_marker(final.with_name(commit + ".json"), commit, task.source or task.repo)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return commit
 
 
 def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tuple[Path, str]:

@@ -50,6 +50,16 @@ class Task(BaseModel):
         "(https://github.com/<repo>, or a --mirror).",
     )
     split: str | None = Field(default=None, description="'lite' or 'full' for bundled tasks.")
+    base_patch: str = Field(
+        default="",
+        description="Applied to the source to make the base commit, committed as a root commit with "
+        "no history (synthetic tasks: the injected bug). Empty for ordinary tasks.",
+    )
+    test_files: list[str] = Field(
+        default_factory=list,
+        description="Test files to run besides those the test patch touches (synthetic tasks have no "
+        "test patch: their tests are already in the repo).",
+    )
     meta: dict[str, Any] = Field(default_factory=dict, description="Provenance and labels.")
 
     @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")

@@ -43,14 +43,19 @@ def pytest_collectreport(report):
 
 
 def pytest_runtest_logreport(report):
-    _emit(
-        {
-            "nodeid": report.nodeid,
-            "when": report.when,
-            "outcome": report.outcome,
-            "wasxfail": bool(getattr(report, "wasxfail", None) is not None and hasattr(report, "wasxfail")),
-        }
-    )
+    record = {
+        "nodeid": report.nodeid,
+        "when": report.when,
+        "outcome": report.outcome,
+        "wasxfail": bool(getattr(report, "wasxfail", None) is not None and hasattr(report, "wasxfail")),
+    }
+    if report.failed:
+        # The one-line reason (e.g. "AssertionError: assert 1 == 2"): curation writes problem
+        # statements from it; grading never reads it.
+        crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+        if crash is not None:
+            record["message"] = str(getattr(crash, "message", ""))[:2000]
+    _emit(record)
 
 
 def pytest_sessionfinish(session, exitstatus):
