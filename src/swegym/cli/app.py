@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from swegym.cli import env_cmd, eval_cmd, rollout_cmd, tasks_cmd, validate_cmd
+from swegym.cli import curate_cmd, env_cmd, eval_cmd, rollout_cmd, tasks_cmd, validate_cmd
 from swegym.errors import SwegymError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(env_cmd.app, name="env")
+app.add_typer(curate_cmd.app, name="curate")
 app.command("validate")(validate_cmd.validate)
 app.command("eval")(eval_cmd.evaluate)
 app.command("rollout")(rollout_cmd.rollout)
