@@ -1,0 +1,1 @@
+"""Curating new tasks: mining fix commits from a repository's history, synthetic bugs."""
