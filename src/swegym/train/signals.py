@@ -1,0 +1,108 @@
+"""Execution signals that need no gold tests, for `swegym rerank --score hybrid` (as R2E-Gym does).
+
+For a candidate diff: does it apply at the base commit; do the repository's existing tests for the
+modules it changes still pass; do the tests the agent itself wrote or changed pass. The task's
+test patch and FAIL_TO_PASS / PASS_TO_PASS labels are never used.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from swegym.harness.patches import deleted_files, touched_files
+from swegym.tasks.model import Task
+
+_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
+MAX_EXISTING = 10
+
+
+def is_test_file(path: str) -> bool:
+    """``test_*.py`` or ``*_test.py``."""
+    return bool(_TEST_FILE.search(path))
+
+
+def pick_targets(diff: str, repo_files: list[str]) -> tuple[list[str], list[str]]:
+    """(existing test files for the changed modules, test files the diff adds or changes)."""
+    changed = touched_files(diff)
+    gone = deleted_files(diff)
+    agent = [f for f in changed if is_test_file(f) and f not in gone]
+    stems = {Path(f).stem for f in changed if f.endswith(".py") and not is_test_file(f)}
+    names = {f"test_{s}.py" for s in stems} | {f"{s}_test.py" for s in stems}
+    existing = [f for f in repo_files if Path(f).name in names and f not in agent][:MAX_EXISTING]
+    return existing, agent
+
+
+def _fraction(status: dict[str, str], files: list[str]) -> float | None:
+    mine = [v for k, v in status.items() if k.split("::", 1)[0] in files]
+    if not files or not mine:
+        return None if not files else 0.0
+    return sum(v in ("PASSED", "XFAIL") for v in mine) / len(mine)
+
+
+def _script(test_cmd: str, targets: list[str], plugin: bool, input_mount: str) -> str:
+    cmd = test_cmd + (" -p swegym_pytest_plugin" if plugin else "")
+    stage = 'printf \'{"event":"%s"}\\n\' "$1" >&"$SWEGYM_RESULTS_FD"'
+    return f"""
+stage() {{ {stage}; }}
+cd /testbed
+git apply --whitespace=nowarn {input_mount}/model.patch || {{ stage patch_failed; exit 0; }}
+stage patch_applied
+{"exit 0" if not targets else ""}
+export PYTHONPATH="$SWEGYM_TOOLS${{PYTHONPATH:+:$PYTHONPATH}}"
+{cmd} {" ".join(shlex.quote(t) for t in targets)}
+"""
+
+
+def execution_signals(task: Task, diff: str, mirrors: Any = None) -> dict[str, Any]:
+    """``applies`` (bool), ``existing_tests`` and ``agent_tests`` (pass fractions, or None)."""
+    from swegym.harness.parsers import get_parser
+    from swegym.harness.runner import prepare
+    from swegym.sandbox.base import ExecRequest
+    from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT
+    from swegym.sandbox.local import LocalSandbox
+
+    if not diff.strip():
+        return {"applies": False, "existing_tests": None, "agent_tests": None}
+    prep = prepare(task, mirrors)
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=prep.repo_dir, capture_output=True, text=True, check=False
+    ).stdout.split()
+    existing, agent = pick_targets(diff, files)
+    plugin = prep.spec.log_parser == "pytest"
+    plugin_dir = resources.files("swegym.harness").joinpath("plugin")
+    with tempfile.TemporaryDirectory(prefix="swegym-signals-") as tmp, resources.as_file(plugin_dir) as plug:
+        (Path(tmp) / "model.patch").write_text(diff)
+        layout = prep.layout()
+        layout.ro_binds = [*layout.ro_binds, (Path(tmp), INPUT_MOUNT), (Path(plug), TOOLS_MOUNT)]
+        script = _script(prep.spec.test_cmd, existing + agent, plugin, INPUT_MOUNT).replace(
+            "$SWEGYM_TOOLS", str(TOOLS_MOUNT)
+        )
+        resp = LocalSandbox(layout, None).exec_once(
+            ExecRequest(script=script, timeout=prep.spec.test_timeout, results_channel=True)
+        )
+    if '"patch_failed"' in resp.results:
+        return {"applies": False, "existing_tests": None, "agent_tests": None}
+    status = get_parser(prep.spec.log_parser)(resp.results, resp.output).status if existing + agent else {}
+    return {
+        "applies": True,
+        "existing_tests": _fraction(status, existing),
+        "agent_tests": _fraction(status, agent),
+    }
+
+
+def hybrid_score(p_yes: float, signals: dict[str, Any], weights: dict[str, float]) -> float:
+    """A weighted mean of P(YES) and the signals that exist (missing ones drop out of the mean)."""
+    parts = {"verifier": p_yes, "applies": float(bool(signals.get("applies")))}
+    for key in ("existing_tests", "agent_tests"):
+        if signals.get(key) is not None:
+            parts[key] = float(signals[key])
+    total = sum(weights.get(k, 0.0) for k in parts)
+    if total <= 0:
+        return p_yes
+    return sum(weights.get(k, 0.0) * v for k, v in parts.items()) / total
