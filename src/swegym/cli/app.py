@@ -6,7 +6,17 @@ import sys
 
 import typer
 
-from swegym.cli import curate_cmd, env_cmd, eval_cmd, rollout_cmd, tasks_cmd, validate_cmd
+from swegym.cli import (
+    curate_cmd,
+    env_cmd,
+    eval_cmd,
+    experiment_cmd,
+    rerank_cmd,
+    rollout_cmd,
+    tasks_cmd,
+    train_cmd,
+    validate_cmd,
+)
 from swegym.errors import SwegymError
 
 app = typer.Typer(
@@ -24,6 +34,9 @@ app.command("eval")(eval_cmd.evaluate)
 app.command("rollout")(rollout_cmd.rollout)
 app.command("report")(rollout_cmd.report)
 app.command("export")(rollout_cmd.export)
+app.add_typer(train_cmd.app, name="train")
+app.command("rerank")(rerank_cmd.rerank)
+app.add_typer(experiment_cmd.app, name="experiment")
 
 
 def main() -> None:
