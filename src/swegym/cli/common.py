@@ -11,7 +11,10 @@ from swegym.sources.materialize import parse_mirrors
 from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
 
-TASKS_HELP = "Tasks: a .jsonl/.json/.parquet file, a directory, bundled[:lite|full] or hf:NAME[:SPLIT]."
+TASKS_HELP = (
+    "Tasks: a .jsonl/.json/.parquet file, a directory, bundled[:lite|full], swe-gym[:lite[:PATH]] "
+    "or hf:NAME[:SPLIT]."
+)
 TasksOpt = typer.Option("bundled:lite", "--tasks", "-t", help=TASKS_HELP)
 IdsOpt = typer.Option(None, "--id", help="Only these instance ids (repeatable).")
 MirrorOpt = typer.Option(None, "--mirror", help="owner/repo=PATH: clone from a local mirror.")

@@ -55,18 +55,28 @@ def synth(
     from swegym.curate.mutations import KINDS
     from swegym.curate.synth import SynthConfig, probe_task, synthesize
     from swegym.curate.synthcheck import screen_leaks
+    from swegym.sources.gitsource import resolve_rev
     from swegym.sources.materialize import resolve_source
     from swegym.sources.pypi import download_sdist, parse_pypi_source
     from swegym.tasks.export import export_tasks
 
-    if not source.startswith("pypi:"):
-        raise SwegymError(f"--source {source}: expected pypi:NAME==VERSION")
-    ref = parse_pypi_source(source)
-    repo = repo or _repo_for(ref.name)
+    if source.startswith("pypi:"):
+        ref = parse_pypi_source(source)
+        repo = repo or _repo_for(ref.name)
+        version = version or ref.version
+        project = ref.name
+    elif source.startswith("git:"):
+        url, _, rev = source[4:].rpartition("@")
+        if not url or not rev or not repo or not version:
+            raise SwegymError(f"--source {source}: use git:URL@REV with --repo OWNER/NAME and --version KEY")
+        project = repo.split("/")[1]
+    else:
+        raise SwegymError(f"--source {source}: expected pypi:NAME==VERSION or git:URL@REV")
     cfg = SynthConfig(
-        source=source,
+        source=source if source.startswith("pypi:") else url,
+        project=project,
         repo=repo,
-        version=version or ref.version,
+        version=version,
         n=n,
         tests=tests,
         kinds=kinds or list(KINDS),
@@ -75,8 +85,11 @@ def synth(
         workers=workers,
     )
     start = time.perf_counter()
-    _, commit = resolve_source(source, repo)
-    _, sha = download_sdist(ref)
+    if source.startswith("pypi:"):
+        _, commit = resolve_source(source, repo)
+        _, sha = download_sdist(parse_pypi_source(source))
+    else:
+        commit, sha = resolve_rev(cfg.source, rev), None
     rewriter = _rewriter(model, base_url) if model else None
     raw, report = synthesize(cfg, out, probe_task(cfg, commit, sha), rewriter=rewriter, progress=not as_json)
     clean, leaked = screen_leaks(raw)
@@ -86,10 +99,13 @@ def synth(
         vsum = run_validation(
             clean, out / "tasks.jsonl", runs=runs, workers=workers, mirrors={}, fresh=False, as_json=True
         )
-        summary["validated"] = vsum.get("valid", 0)
+        validated = int(str(vsum.get("valid", 0)))
+        summary["validated"] = validated
+    else:
+        validated = len(clean)
     total = time.perf_counter() - start
     summary["seconds"] = round(total, 1)
-    kept = int(summary.get("validated", len(clean)) or 0)
+    kept = validated
     summary["seconds_per_task"] = round(total / kept, 1) if kept else None
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     if as_json:

@@ -100,3 +100,42 @@ def build(
 
     loaded = [load_recipe(d) for d in recipe_dirs(recipes)]
     run_validation(loaded, out, runs=runs, workers=workers, mirrors={}, fresh=False, as_json=False)
+
+
+@app.command("check")
+def check(
+    tasks: str = TasksOpt,
+    runs: int = typer.Option(3, "--runs", min=1, help="Validation runs per task."),
+    workers: int = typer.Option(default_workers(), "--workers", "-w"),
+    out: Path = typer.Option(Path("runs/check"), "--out", "-o", help="Journal, logs and report."),
+    ids: list[str] = IdsOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Re-verify a dataset: every task must validate again with identical labels and no leak.
+
+    Exits 1 when any task fails. Example: swegym tasks check --tasks bundled:lite
+    """
+    from collections import Counter
+
+    from swegym.curate.check import check_dataset
+
+    rows = get_tasks(tasks, ids, False)
+    results = check_dataset(rows, out, runs=runs, workers=workers, mirrors={})
+    counts = Counter(r.status for r in results)
+    report: dict[str, object] = {
+        "total": len(results),
+        **{k: counts.get(k, 0) for k in ("ok", "changed", "invalid", "error", "leak")},
+    }
+    report["failing"] = [r.model_dump() for r in results if r.status != "ok"]
+    (out / "check.json").write_text(json.dumps(report, indent=2))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for r in results:
+            if r.status != "ok":
+                typer.secho(f"{r.instance_id}: {r.status}: {r.detail}", fg="yellow")
+        typer.echo(
+            " ".join(f"{k} {v}" for k, v in report.items() if k != "failing") + f" -> {out / 'check.json'}"
+        )
+    if report["ok"] != report["total"]:
+        raise typer.Exit(1)

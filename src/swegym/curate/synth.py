@@ -44,7 +44,8 @@ class SynthError(SwegymError):
 class SynthConfig(BaseModel):
     """Settings of one synthesis run."""
 
-    source: str = Field(description="pypi:NAME==VERSION")
+    source: str = Field(description="pypi:NAME==VERSION, or a git URL or path")
+    project: str = Field(description="The project's name, as users know it (for problem statements)")
     repo: str = Field(description="owner/name: the env spec table's key")
     version: str = Field(description="The env spec's version key")
     n: int = Field(default=20, ge=1, description="Bugs to keep (before validation).")
@@ -254,8 +255,7 @@ def make_task(
 ) -> Task:
     """The task of a kept trial: base = source + bug (root commit), gold = the reverse edit."""
     gold = reverse_diff(trial.bug_patch)
-    project = cfg.source.split(":", 1)[1].split("==")[0]
-    statement = write_statement(project, cfg.version, trial.broken, trial.messages, prep.repo_dir)
+    statement = write_statement(cfg.project, cfg.version, trial.broken, trial.messages, prep.repo_dir)
     originals = [
         ln[1:].strip() for ln in gold.splitlines() if ln.startswith("+") and not ln.startswith("+++")
     ]

@@ -41,3 +41,22 @@ def _strip_history_after(work: Path) -> None:
     stale = work / ".git" / "packed-refs"
     if stale.exists() and "refs/" in stale.read_text().replace("refs/heads/main", ""):
         raise SourceError(f"{work}: refs after the base commit remain")
+
+
+def resolve_rev(url: str, rev: str) -> str:
+    """The full commit id that ``rev`` (a commit, tag or branch) names in the repository at ``url``."""
+    if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev.lower()):
+        return rev.lower()
+    out = git(Path.cwd(), "ls-remote", url, rev, f"{rev}^{{}}", check=False)
+    rows = [line.split("\t") for line in out.splitlines() if "\t" in line]
+    peeled = [sha for sha, ref in rows if ref.endswith("^{}")]
+    found = peeled or [sha for sha, _ in rows]
+    if not found:
+        if Path(url).is_dir():
+            full = git(
+                Path(url), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False
+            ).strip()
+            if full:
+                return full
+        raise SourceError(f"{url}: no commit, tag or branch named {rev!r}")
+    return found[0]

@@ -108,7 +108,42 @@ def _bundled_rows(split: str | None) -> Iterator[tuple[str, Any]]:
                 yield where, row
 
 
+SWEGYM_HF = "SWE-Gym/SWE-Gym"
+
+
+def swegym_lite_ids() -> set[str]:
+    """The 230 instance ids of SWE-Gym Lite (shipped with the package)."""
+    text = resources.files("swegym.data").joinpath("swegym-lite-ids.txt").read_text()
+    return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def _swegym_rows(source: str) -> Iterator[tuple[str, Any]]:
+    """``swe-gym[:lite][:PATH]``: the official dataset from the Hub, or from a local copy."""
+    parts = source.split(":", 2)[1:]
+    lite = bool(parts) and parts[0] == "lite"
+    if parts and parts[0] not in ("lite", "full"):
+        raise TaskFormatError(f"{source}: use swe-gym, swe-gym:lite or swe-gym:lite:PATH (a local copy)")
+    local = parts[1] if len(parts) > 1 else None
+    rows = _source_rows(local) if local else _rows_hf(SWEGYM_HF, "train")
+    keep = swegym_lite_ids() if lite else None
+    try:
+        for where, row in rows:
+            if keep is None or (isinstance(row, dict) and row.get("instance_id") in keep):
+                yield where, row
+    except TaskFormatError as exc:
+        if local:
+            raise
+        first = str(exc).splitlines()[0][:200]
+        raise TaskFormatError(
+            f"{first}; without access to the Hugging Face Hub, save {SWEGYM_HF} elsewhere "
+            "(datasets' save_to_disk or a .parquet/.jsonl file) and pass --tasks swe-gym:lite:PATH"
+        ) from None
+
+
 def _source_rows(source: str) -> Iterator[tuple[str, Any]]:
+    if source == "swe-gym" or source.startswith("swe-gym:"):
+        yield from _swegym_rows(source)
+        return
     if source == "bundled" or source.startswith("bundled:"):
         _, _, split = source.partition(":")
         yield from _bundled_rows(split or None)
@@ -131,7 +166,7 @@ def _source_rows(source: str) -> Iterator[tuple[str, Any]]:
     if not path.exists():
         raise TaskFormatError(
             f"{source}: no such file; give a .jsonl/.json/.parquet file, a directory, "
-            "'bundled[:lite|full]' or 'hf:NAME[:SPLIT]'"
+            "'bundled[:lite|full]', 'swe-gym[:lite]' or 'hf:NAME[:SPLIT]'"
         )
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
