@@ -123,14 +123,16 @@ def choose_python(files: Mapping[str, str], date: dt.date, available: list[str])
     pyproject = _toml(files.get("pyproject.toml"))
     rp = _requires_python(files, pyproject)
     top = _classifier_max(files)
-    allowed = [
-        v for v in available if (rp is None or _specifier_allows(rp, v)) and (top is None or _key(v) <= top)
-    ]
-    if not allowed:
+    permitted = [v for v in available if rp is None or _specifier_allows(rp, v)]
+    if not permitted:
         raise SpecProposalError(
-            f"no Python available here satisfies requires-python {rp!r} / classifiers up to {top} "
-            f"(available: {', '.join(available)})"
+            f"no Python available here satisfies requires-python {rp!r} (available: {', '.join(available)})"
         )
+    allowed = [v for v in permitted if top is None or _key(v) <= top]
+    if not allowed:
+        # Classifiers only say what was tested; the oldest newer Python often still works, and
+        # validation decides whether the proposal is kept.
+        return min(permitted, key=_key)
     settled = [v for v in allowed if _released(v) + dt.timedelta(days=ADOPTION_DAYS) <= date]
     return max(settled, key=_key) if settled else min(allowed, key=_key)
 

@@ -37,6 +37,12 @@ def _strip_history_after(work: Path) -> None:
     git(work, "branch", "-q", "main")  # a familiar branch name at the base commit
     git(work, "symbolic-ref", "HEAD", "refs/heads/main")
     git(work, "reflog", "expire", "--expire=now", "--all")
+    # A clone of a partial-clone mirror copies its promisor packs, and gc never prunes those:
+    # every later commit (the fix included) would stay readable with `git cat-file`. The checkout
+    # is complete, so the packs are made ordinary ones and pruned like the rest.
+    for marker in (work / ".git" / "objects" / "pack").glob("*.promisor"):
+        marker.unlink()
+    git(work, "config", "--unset-all", "extensions.partialclone", check=False)
     git(work, "gc", "-q", "--prune=now")
     stale = work / ".git" / "packed-refs"
     if stale.exists() and "refs/" in stale.read_text().replace("refs/heads/main", ""):
