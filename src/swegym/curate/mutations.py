@@ -26,7 +26,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from swegym.curate.mutators import Edit, FunctionMutator, SourceText, is_docstring
+from swegym.curate.mutation_rules import is_docstring
+from swegym.curate.mutators import FunctionMutator
+from swegym.curate.source_spans import Edit, SourceText
 
 KINDS: tuple[str, ...] = (
     "compare_op",
