@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # name: (file under src/swegym, old text, new text, test node id); "old" may list several
 # edits separated by " && " (with matching "new" parts) for layered defences.
 MUTATIONS: dict[str, tuple[str, str, str, str]] = {
+    "stale bytecode mask": (
+        "sandbox/bwrap.py",
+        'argv += ["--ro-bind", str(etc / "empty"), path]',
+        "pass",
+        "tests/test_synth.py::test_threat_build_bytecode_leaks_the_original_code",
+    ),
     "network": (
         "sandbox/bwrap.py",
         'argv.append("--unshare-net")',

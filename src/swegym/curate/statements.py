@@ -19,7 +19,7 @@ from swegym.curate.coverage import test_file_of
 MAX_REPRO_LINES = 40
 
 
-def test_source(repo_dir: Path, nodeid: str) -> str | None:
+def reproduction_source(repo_dir: Path, nodeid: str) -> str | None:
     """The source of the test function a node id names (parametrization ignored), dedented."""
     path = repo_dir / test_file_of(nodeid)
     try:
@@ -79,7 +79,7 @@ def write_statement(
         f"Something in {project} misbehaves in a case its own test suite covers. "
         f"`{lead}`{_param(lead)} fails:",
     ]
-    src = test_source(repo_dir, lead)
+    src = reproduction_source(repo_dir, lead)
     if src:
         body += ["", "```python", src, "```"]
     msg = messages.get(lead, "").strip()

@@ -57,6 +57,7 @@ class SynthConfig(BaseModel):
     max_test_files: int = Field(default=3, ge=1)
     max_per_function: int = Field(default=2, ge=1, description="Kept bugs per function, at most.")
     workers: int = Field(default=1, ge=1)
+    trial_timeout: float = Field(default=300, gt=0, description="Seconds for one trial's test run.")
     created_at: str = ""
 
 
@@ -190,7 +191,8 @@ def try_candidate(prep: Prepared, cfg: SynthConfig, base: Baseline, mut: Mutatio
         return trial
     files = _pick_files(reach, cfg.max_test_files)
     sub = Prepared(prep.task.model_copy(update={"test_files": files}), prep.repo_dir, prep.spec, prep.env)
-    run = run_tests(sub, patch)
+    # A bug that makes the tests hang (an endless loop) is not a task worth keeping.
+    run = run_tests(sub, patch, timeout=cfg.trial_timeout)
     trial.seconds = round(time.perf_counter() - start, 2)
     trial.bug_patch, trial.test_files = patch, files
     if run.error or not run.patch_applied:
@@ -259,7 +261,8 @@ def make_task(
     originals = [
         ln[1:].strip() for ln in gold.splitlines() if ln.startswith("+") and not ln.startswith("+++")
     ]
-    forbidden = [trial.path, trial.qualname.split(".")[-1], *[ln for ln in originals if len(ln) > 8]]
+    # The rewrite may name the API under test (users do) but not the edited file or its code.
+    forbidden = [trial.path, *[ln for ln in originals if len(ln) > 8]]
     statement, rewritten = rewrite(statement, rewriter, forbidden)
     task = probe.model_copy(
         update={

@@ -82,6 +82,7 @@ def runtime_etc() -> Path:
         # Bytecode compiled at env build time sits in the repo's lower layer; keep it out of
         # `git status` and diffs even in projects without a .gitignore.
         "gitignore": "__pycache__/\n*.py[co]\n.pytest_cache/\n",
+        "empty": "",  # bound over masked files
     }
     d.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
@@ -175,7 +176,7 @@ def build_argv(
         argv += ["--bind", str(host), dest]
     argv += _repo_args(layout, repo_mode)
     for path in layout.masks:
-        argv += ["--ro-bind", "/dev/null", path]
+        argv += ["--ro-bind", str(etc / "empty"), path]
     argv += ["--clearenv"]
     for key, value in base_environment(layout.env).items():
         argv += ["--setenv", key, value]
