@@ -389,3 +389,24 @@ def test_promisor_pack_source_does_not_leak_history(
     dest = tmp_path / "clean"
     clone_at(str(source), task.base_commit, dest)
     assert history_leaks(task, dest) == []
+
+
+def test_date_stamped_test_ids_are_dropped_from_labels() -> None:
+    from swegym.curate.mine_pipeline import drop_unstable_ids
+    from swegym.harness.validate import ValidationResult
+
+    today = dt.date.today().isoformat()
+    stamped = f"tests/t.py::test_dt[02:48:46 {today}]"
+    task = Task(
+        instance_id="o__r-1", repo="o/r", base_commit="a" * 40, patch="", test_patch="",
+        problem_statement="x", version="1",
+    )  # fmt: skip
+    res = ValidationResult(
+        instance_id="o__r-1", status="valid", FAIL_TO_PASS=[stamped, "tests/t.py::test_ok"],
+        PASS_TO_PASS=[stamped + "x"], task=task,
+    )  # fmt: skip
+    kept = drop_unstable_ids(res)
+    assert kept.status == "valid" and kept.task is not None
+    assert kept.task.FAIL_TO_PASS == ["tests/t.py::test_ok"] and kept.task.PASS_TO_PASS == []
+    only = res.model_copy(update={"FAIL_TO_PASS": [stamped]})
+    assert drop_unstable_ids(only).status == "invalid"

@@ -224,7 +224,7 @@ def validate_mined(
             return ValidationResult(
                 instance_id=task.instance_id, status="invalid", reason="leak: " + leaks[0]
             )
-        return validate_task(task, runs=cfg.runs, mirrors=mirrors, log_dir=logs)
+        return drop_unstable_ids(validate_task(task, runs=cfg.runs, mirrors=mirrors, log_dir=logs))
 
     journal = cfg.out / "validate.results.jsonl"
     run_batch(
@@ -243,6 +243,32 @@ def validate_mined(
     )
     done = read_done(journal)
     return [ValidationResult.model_validate(done[t.instance_id]) for t in tasks if t.instance_id in done]
+
+
+def unstable_id(test_id: str, today: dt.date | None = None) -> bool:
+    """A test id that embeds the day it ran (parametrized with ``datetime.now()``): it will not
+    exist under that name when the task is graded later."""
+    d = today or dt.date.today()
+    forms = (d.isoformat(), d.strftime("%m-%d-%Y"), d.strftime("%d/%m/%Y"), d.strftime("%m/%d/%Y"))
+    return any(f in test_id for f in forms)
+
+
+def drop_unstable_ids(result: ValidationResult) -> ValidationResult:
+    """Remove unstable test ids from a valid result's labels; invalid if no FAIL_TO_PASS is left."""
+    if result.status != "valid" or result.task is None:
+        return result
+    f2p = [t for t in result.FAIL_TO_PASS if not unstable_id(t)]
+    p2p = [t for t in result.PASS_TO_PASS if not unstable_id(t)]
+    dropped = len(result.FAIL_TO_PASS) + len(result.PASS_TO_PASS) - len(f2p) - len(p2p)
+    if not dropped:
+        return result
+    if not f2p:
+        return result.model_copy(
+            update={"status": "invalid", "task": None, "reason": "FAIL_TO_PASS tests have date-stamped ids"}
+        )
+    task = result.task.model_copy(update={"FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p})
+    task.meta = {**task.meta, "unstable_ids_dropped": dropped}
+    return result.model_copy(update={"FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p, "task": task})
 
 
 def mirrors_for(repo: str, repo_dir: Path, source: str) -> dict[str, str]:
