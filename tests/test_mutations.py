@@ -104,7 +104,7 @@ def test_off_by_one_in_indexes_slices_ranges_and_comparisons() -> None:
     source = """\
         def f(xs, n):
             for i in range(1, n):
-                if xs[i - 1] > 0 and len(xs) == 0:
+                if xs[i - 1] > 0 and len(xs) == 0 and n != 0:
                     return xs[:2]
             return xs[::-1]
         """
@@ -116,6 +116,7 @@ def test_off_by_one_in_indexes_slices_ranges_and_comparisons() -> None:
         ("0", "1"),  # > 0
         ("0", "-1"),
         ("0", "1"),  # len(xs) == 0: a length is never -1, so only 1
+        ("0", "1"),  # n != 0: `n != -1` would be a dead test, so only 1
         ("2", "3"),
         ("2", "1"),
         ("-1", "-2"),  # a step of 0 would raise at once
@@ -274,6 +275,13 @@ def test_unicode_before_the_edit_counts_characters_not_bytes() -> None:
     assert ms[0].col == source.splitlines()[1].index("<")
     mutated = check(source, ms[0])
     assert mutated == source.replace("< n", "<= n")
+
+
+def test_byte_order_mark_is_kept_and_skipped() -> None:
+    source = "\ufeffdef f(a):  # é\n    return a < 1\n"
+    (m,) = enumerate_mutations(PATH, source, kinds=["compare_op"])
+    assert m.apply(source) == source.replace("<", "<=")
+    assert [f.qualname for f in functions_in(PATH, source)] == ["f"]
 
 
 def test_tabs_crlf_and_multiline_expressions() -> None:

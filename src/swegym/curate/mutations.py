@@ -173,7 +173,7 @@ def functions_in(path: str, source: str) -> list[FunctionInfo]:
             n_statements=_count_statements(f.node.body),
             is_test=f.is_test,
         )
-        for f in _functions(path, ast.parse(source))
+        for f in _functions(path, ast.parse(SourceText(source).parsable))
     ]
 
 
@@ -186,13 +186,13 @@ class _Checker:
         self.name = fn.node.name
         self.original = ast.dump(fn.node)
         outer = fn.outermost
-        self.lo = src.line_starts[outer.lineno - 1]
+        self.lo = max(src.line_starts[outer.lineno - 1], src.bom)
         self.hi = src.next_line_start(outer.end_lineno or outer.lineno)
         # An indented def (a method) becomes a valid module under `if 1:`, lines kept aligned.
         self.prefix = "if 1:\n" if outer.col_offset else ""
         self.line = fn.node.lineno - (outer.lineno - 1) + (1 if self.prefix else 0)
         if self._dump(self.src.text[self.lo : self.hi]) != self.original:
-            self.lo, self.hi, self.prefix, self.line = 0, len(src.text), "", fn.node.lineno
+            self.lo, self.hi, self.prefix, self.line = src.bom, len(src.text), "", fn.node.lineno
 
     def mutated_dump(self, edit: Edit) -> str | None:
         """The mutated function's ast.dump, or None if the edit does not parse or compile."""
@@ -237,8 +237,8 @@ def enumerate_mutations(
     if unknown:
         raise ValueError(f"unknown mutation kinds: {sorted(unknown)}; known: {', '.join(KINDS)}")
     only = None if functions is None else set(functions)
-    tree = ast.parse(source)
     src = SourceText(source)
+    tree = ast.parse(src.parsable)
     result: list[Mutation] = []
     for fn in _functions(path, tree):
         if _skipped(fn) or (only is not None and fn.qualname not in only):

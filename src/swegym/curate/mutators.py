@@ -236,10 +236,12 @@ class FunctionMutator:
             span = self.src.operator_between(operands[i], operands[i + 1], old)
             if span is not None:
                 self._add("compare_op", *span, new, f"changed '{old}' to '{new}'")
-        # A length is never negative: `len(x) == 0` -> `len(x) == -1` only makes a dead branch.
+        # `i > 0` -> `i > -1` is an off-by-one; `x == -1` for `x == 0`, or any negative bound on
+        # a length (never below 0), is only a dead branch.
+        ordering = all(isinstance(op, ast.Lt | ast.LtE | ast.Gt | ast.GtE) for op in node.ops)
         has_len = any(isinstance(o, ast.Call) and dotted(o.func) == "len" for o in operands)
         for operand in operands:
-            self._off_by_one(operand, cross_zero=not has_len)
+            self._off_by_one(operand, cross_zero=ordering and not has_len)
 
     def _binop(self, node: ast.BinOp) -> None:
         swap = BINOP_SWAP.get(type(node.op))

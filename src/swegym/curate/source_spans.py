@@ -35,6 +35,13 @@ class SourceText:
     def __init__(self, text: str) -> None:
         self.text = text
         self.line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        # A byte-order mark is text before line 1, column 0 for ast (which is given the text without it).
+        self.bom = 1 if text.startswith("\ufeff") else 0
+
+    @property
+    def parsable(self) -> str:
+        """The text as ast.parse takes it: without a byte-order mark."""
+        return self.text[self.bom :]
 
     def line_end(self, lineno: int) -> int:
         """Offset just before line ``lineno``'s terminator (or the end of the text)."""
@@ -53,7 +60,7 @@ class SourceText:
 
     def offset(self, lineno: int, col: int) -> int:
         """The str offset of an ast (line, UTF-8 byte column) position."""
-        start = self.line_starts[lineno - 1]
+        start = self.line_starts[lineno - 1] + (self.bom if lineno == 1 else 0)
         line = self.text[start : self.line_end(lineno)]
         if line.isascii():
             return start + col
