@@ -23,7 +23,8 @@ def main() -> int:
         if only and key not in only and proj["repo"] not in only:
             continue
         cmd = ["swegym", "curate", "synth", "--source", proj["source"], "--repo", proj["repo"],
-               "--n", str(proj["n"]), "--runs", "3", "--out", str(out / key), "--workers", "2"]
+               "--n", str(proj["n"]), "--runs", "3", "--out", str(out / key), "--workers", "2",
+               "--max-test-files", str(proj.get("max_test_files", 1))]
         for t in proj["tests"]:
             cmd += ["--tests", t]
         print("$", " ".join(cmd), flush=True)

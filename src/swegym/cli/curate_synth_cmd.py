@@ -37,6 +37,9 @@ def synth(
     seed: int = typer.Option(0, "--seed"),
     max_tries: int | None = typer.Option(None, "--max-tries", help="Candidates to try (default 8 x n)."),
     workers: int = typer.Option(default_workers(), "--workers", "-w", min=1),
+    max_test_files: int = typer.Option(
+        3, "--max-test-files", min=1, help="Test files a task runs (those reaching the bug most)."
+    ),
     runs: int = typer.Option(3, "--runs", min=1, help="Validation runs per kept bug."),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="Validate kept bugs into tasks."),
     model: str | None = typer.Option(
@@ -83,6 +86,7 @@ def synth(
         seed=seed,
         max_tries=max_tries,
         workers=workers,
+        max_test_files=max_test_files,
     )
     start = time.perf_counter()
     if source.startswith("pypi:"):
