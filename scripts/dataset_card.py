@@ -89,15 +89,78 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] | None = No
     return "\n".join(lines)
 
 
+def made_by(t: dict[str, Any]) -> str:
+    return str((t.get("meta") or {}).get("made_by", "mined"))
+
+
 def counts_table(tasks: list[dict[str, Any]]) -> str:
-    counts = Counter((t["repo"], t.get("split", "full")) for t in tasks)
+    cols = ("mined", "synthetic", "lite", "total")
+    rows: list[list[str]] = []
+    totals = Counter[str]()
+    for repo in sorted({t["repo"] for t in tasks}):
+        mine = [t for t in tasks if t["repo"] == repo]
+        c = Counter(made_by(t) for t in mine)
+        c["lite"] = sum(t.get("split") == "lite" for t in mine)
+        c["total"] = len(mine)
+        totals.update(c)
+        rows.append([f"{project(repo)} (`{repo}`)", *(str(c[k]) for k in cols)])
+    rows.append(["**total**", *(f"**{totals[k]}**" for k in cols)])
+    return table(["project", *cols], rows, right={1, 2, 3, 4})
+
+
+def kinds_table(tasks: list[dict[str, Any]]) -> str:
+    kinds = Counter(str((t.get("meta") or {}).get("edit_kind", "mined fix")) for t in tasks)
+    lite = Counter(
+        str((t.get("meta") or {}).get("edit_kind", "mined fix")) for t in tasks if t.get("split") == "lite"
+    )
+    rows = [
+        [f"`{k}`", str(n), str(lite[k])] for k, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return table(["how made", "tasks", "lite"], rows, right={1, 2})
+
+
+def _median(values: list[int]) -> str:
+    v = sorted(values)
+    return str(v[len(v) // 2]) if v else "-"
+
+
+def difficulty_table(tasks: list[dict[str, Any]]) -> str:
     rows: list[list[str]] = []
     for repo in sorted({t["repo"] for t in tasks}):
-        per = [counts[(repo, s)] for s in SPLITS]
-        rows.append([f"{project(repo)} (`{repo}`)", *map(str, per), str(sum(per))])
-    total = [sum(counts[(r, s)] for r in {t["repo"] for t in tasks}) for s in SPLITS]
-    rows.append(["**total**", *(f"**{n}**" for n in total), f"**{sum(total)}**"])
-    return table(["project", *SPLITS, "total"], rows, right={1, 2, 3})
+        for kind in ("mined", "synthetic"):
+            mine = [t for t in tasks if t["repo"] == repo and made_by(t) == kind]
+            if not mine:
+                continue
+            stats = [patch_stats(t.get("patch", "")) for t in mine]
+            lines = [a + r for a, r, _ in stats]
+            files = [f for _, _, f in stats]
+            f2p = [len(t.get("FAIL_TO_PASS", [])) for t in mine]
+            p2p = [len(t.get("PASS_TO_PASS", [])) for t in mine]
+            rows.append(
+                [
+                    project(repo),
+                    kind,
+                    str(len(mine)),
+                    _median(lines),
+                    str(max(lines)),
+                    _median(files),
+                    _median(f2p),
+                    str(max(f2p)),
+                    _median(p2p),
+                ]
+            )
+    headers = [
+        "project",
+        "made",
+        "tasks",
+        "gold lines (median)",
+        "max",
+        "files (median)",
+        "F2P (median)",
+        "max",
+        "P2P (median)",
+    ]
+    return table(headers, rows, right=set(range(2, 9)))
 
 
 def tasks_table(tasks: list[dict[str, Any]]) -> str:
@@ -146,8 +209,10 @@ def main() -> int:
     envs = load_envs(cache_dir())
     licenses = load_licenses(SPECS)
     sections = [
-        ("Tasks per project and split", counts_table(tasks)),
-        ("Tasks", tasks_table(tasks)),
+        ("Tasks per project, origin and split", counts_table(tasks)),
+        ("How tasks were made", kinds_table(tasks)),
+        ("Difficulty", difficulty_table(tasks)),
+        ("Mined tasks", tasks_table([t for t in tasks if made_by(t) == "mined"])),
         ("Environments", envs_table(tasks, envs)),
         ("Licenses", licenses_table(tasks, licenses)),
     ]
