@@ -344,6 +344,13 @@ def _offline_spec(repo: str, version: str, *_: object) -> tuple[EnvSpec, dict[st
     return spec, {"install": "test double"}
 
 
+@pytest.fixture
+def fixed_pythons(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skip probing every interpreter on the machine (slow) in pipeline tests."""
+    monkeypatch.setattr("swegym.curate.mine_pipeline.available_pythons", lambda: ["3.11", "3.12", PYVER])
+
+
+@pytest.mark.usefixtures("fixed_pythons")
 def test_no_validate_writes_raw_and_proposed_specs(mini: dict[str, str], tmp_path: Path) -> None:
     summary = run_mine(MineConfig(repo=mini["path"], out=tmp_path, name=REPO, validate=False, quiet=True))
     assert summary["stages"] == {
@@ -358,6 +365,7 @@ def test_no_validate_writes_raw_and_proposed_specs(mini: dict[str, str], tmp_pat
 
 
 @pytest.mark.sandbox
+@pytest.mark.usefixtures("fixed_pythons")
 def test_mined_tasks_validate_end_to_end(
     mini: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
