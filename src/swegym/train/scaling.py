@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from swegym.errors import TrainError
 from swegym.train.deps import require
@@ -71,8 +71,10 @@ def load_scaling_config(path: Path) -> ScalingConfig:
         raw = json.loads(text)
     try:
         return ScalingConfig.model_validate(raw)
-    except ValueError as exc:
-        raise TrainError(f"{path}: {str(exc).splitlines()[-1].strip()}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise TrainError(f"{path}: field '{where}': {err['msg']}") from None
 
 
 def nested_subsets(n_rows: int, sizes: list[int], seed: int) -> list[list[int]]:

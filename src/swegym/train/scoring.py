@@ -22,12 +22,31 @@ def render_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
     return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 
-def answer_token_ids(tokenizer: Any, prompt: str, answers: tuple[str, ...] = LABELS) -> dict[str, list[int]]:
-    """The token ids each answer adds after ``prompt`` (what training learnt and scoring reads)."""
+def answer_text(tokenizer: Any, messages: list[dict[str, str]], answer: str) -> str:
+    """What the chat template writes between the generation prompt and the end of ``answer``.
+
+    Usually ``answer`` itself; ``" YES"`` for a template that puts a space after its role marker.
+    """
+    prompt = render_prompt(tokenizer, messages)
+    full = str(
+        tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}], tokenize=False)
+    )
+    if not full.startswith(prompt) or answer not in full[len(prompt) :]:
+        raise TrainError("the chat template does not write the answer right after the generation prompt")
+    rest = full[len(prompt) :]
+    return rest[: rest.index(answer) + len(answer)]
+
+
+def answer_token_ids(
+    tokenizer: Any, messages: list[dict[str, str]], answers: tuple[str, ...] = LABELS
+) -> dict[str, list[int]]:
+    """The token ids each answer adds after the rendered prompt, as the training sequence has them."""
+    prompt = render_prompt(tokenizer, messages)
     base = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
     out: dict[str, list[int]] = {}
     for ans in answers:
-        full = list(tokenizer(prompt + ans, add_special_tokens=False)["input_ids"])
+        text = prompt + answer_text(tokenizer, messages, ans)
+        full = list(tokenizer(text, add_special_tokens=False)["input_ids"])
         if full[: len(base)] != base or len(full) == len(base):
             raise TrainError(f"the tokenizer merges the answer {ans!r} into the prompt's last token")
         out[ans] = full[len(base) :]
@@ -64,7 +83,7 @@ def answer_logprobs(model: Any, prompt_ids: list[int], answers: dict[str, list[i
 def p_yes(model: Any, tokenizer: Any, messages: list[dict[str, str]]) -> float:
     """The verifier's P(YES) for a judge prompt, in [0, 1]."""
     prompt = render_prompt(tokenizer, messages)
-    answers = answer_token_ids(tokenizer, prompt)
+    answers = answer_token_ids(tokenizer, messages)
     prompt_ids = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
     lp = answer_logprobs(model, prompt_ids, answers)
     return p_yes_from_logprobs(lp[LABELS[0]], lp[LABELS[1]])

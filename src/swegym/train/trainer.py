@@ -120,7 +120,7 @@ def _trl_args(cfg: TrainConfig, bf16: bool) -> Any:
         per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         max_length=cfg.max_length,
-        warmup_ratio=cfg.warmup_ratio,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float below 1 is a ratio of all steps
         gradient_checkpointing=cfg.gradient_checkpointing,
         bf16=bf16,
         logging_steps=cfg.logging_steps,
