@@ -90,6 +90,14 @@ def test_derive_labels_and_flaky() -> None:
     # A test present in only some runs (e.g. a time-stamped id) is flaky, not a label.
     labels = derive_labels([{"x[00:01]": "PASSED"}, {}], [{"x[00:01]": "PASSED"}, {}])
     assert labels.flaky == ["x[00:01]"]
+    # Even from a single run each: the empty run ran x with another (time-stamped) id.
+    labels = derive_labels(
+        [{"x[00:01]": "PASSED", "y[1]": "FAILED"}], [{"x[00:02]": "PASSED", "y[1]": "PASSED"}]
+    )
+    assert labels.flaky == ["x[00:01]", "x[00:02]"] and labels.fail_to_pass == ["y[1]"]
+    # A parametrized test that cannot even be collected without the fix is a real FAIL_TO_PASS.
+    labels = derive_labels([{"t.py": "FAILED"}], [{"t.py::z[a]": "PASSED"}])
+    assert labels.fail_to_pass == ["t.py::z[a]"]
 
 
 PATCH = """diff --git a/tests/test_a.py b/tests/test_a.py

@@ -46,6 +46,8 @@ class Counter:
 '''
 
 TESTS = """\
+import time
+
 import pytest
 
 from shapes.geometry import Counter, area, clamp, is_inside
@@ -78,6 +80,12 @@ def test_counter():
     c = Counter()
     c.bump()
     assert c.bump(2) == 3
+
+
+# Its id holds the time, so it differs in every run: not evidence of any bug.
+@pytest.mark.parametrize("stamp", [time.time()])
+def test_stamped(stamp):
+    assert stamp > 0
 """
 
 

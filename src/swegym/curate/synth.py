@@ -199,14 +199,18 @@ def try_candidate(prep: Prepared, cfg: SynthConfig, base: Baseline, mut: Mutatio
         trial.reason = run.error or "bug patch did not apply"
         return trial
     before = {t for t in base.passing() if test_file_of(t) in files}
-    broken = sorted(t for t in before if run.status.get(t) not in PASSING)
+    # A test missing from this run is not evidence of the bug: ids that embed the time or a
+    # random value change from run to run. Many missing tests mean the tests could not even run.
+    broken = sorted(t for t in before if t in run.status and run.status[t] not in PASSING)
+    missing = sum(t not in run.status for t in before)
     trial.broken = broken
     messages, _ = parse_records(run.results)
     trial.messages = {t: messages[t] for t in broken if t in messages}
     if not broken:
         trial.status = "no_effect"
-    elif not run.status or len(broken) > cfg.max_broken_share * max(len(before), 1):
-        trial.status, trial.reason = "too_broad", f"breaks {len(broken)} of {len(before)} tests"
+    elif not run.status or len(broken) + missing > cfg.max_broken_share * max(len(before), 1):
+        trial.status = "too_broad"
+        trial.reason = f"breaks {len(broken)} and loses {missing} of {len(before)} tests"
     else:
         trial.status = "kept"
     return trial

@@ -42,11 +42,19 @@ class Labels(BaseModel):
 def derive_labels(before: list[dict[str, str]], after: list[dict[str, str]]) -> Labels:
     """Pure: FAIL_TO_PASS fails in every run without the gold patch and passes in every run with
     it; PASS_TO_PASS passes in all runs; a test whose outcome changes between runs of the same
-    patch is flaky and excluded from both."""
+    patch, or whose parametrized id changes between runs, is flaky and excluded from both."""
     tests = sorted({t for run in before + after for t in run})
+    bases = [{_base(t) for t in run} for run in before + after]
 
     def outcomes(runs: list[dict[str, str]], t: str) -> set[bool]:
         return {run.get(t) in PASSING for run in runs}
+
+    def unstable(t: str) -> bool:
+        # Absent from a run that did run the same test function with other parameters: the id
+        # itself changes between runs (it embeds the time or a random value).
+        return "[" in t and any(
+            t not in run and _base(t) in b for run, b in zip(before + after, bases, strict=True)
+        )
 
     f2p: list[str] = []
     p2p: list[str] = []
@@ -54,13 +62,17 @@ def derive_labels(before: list[dict[str, str]], after: list[dict[str, str]]) -> 
     gold_fail: list[str] = []
     for t in tests:
         b, a = outcomes(before, t), outcomes(after, t)
-        if len(b) > 1 or len(a) > 1:
+        if len(b) > 1 or len(a) > 1 or unstable(t):
             flaky.append(t)
         elif a == {True}:
             (p2p if b == {True} else f2p).append(t)
         else:
             gold_fail.append(t)
     return Labels(fail_to_pass=f2p, pass_to_pass=p2p, flaky=flaky, gold_failures=gold_fail)
+
+
+def _base(test_id: str) -> str:
+    return test_id.split("[", 1)[0]
 
 
 def check_labels(task: Task, labels: Labels) -> tuple[list[str], list[str], str]:
