@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from swegym.curate import mutations
 from swegym.curate.mutations import (
     KINDS,
     MAX_SPAN_LINES,
@@ -20,6 +21,7 @@ from swegym.curate.mutations import (
     functions_in,
     sample_mutations,
 )
+from swegym.curate.source_spans import SourceText
 
 PATH = "pkg/mod.py"
 
@@ -457,3 +459,35 @@ def test_real_modules_give_small_compiling_mutations(name: str) -> None:
         removed, added = diff(source, mutated)
         assert 1 <= len(removed) <= MAX_SPAN_LINES and len(added) <= MAX_SPAN_LINES, m.summary
         assert removed[0] == lines[m.lineno - 1]
+
+
+def test_checking_one_function_at_a_time_equals_checking_the_whole_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = Path(importlib.import_module("json.decoder").__file__ or "").read_text()
+    source += textwrap.dedent(
+        """
+        class Extra:
+            @property
+            @functools.cache
+            def value(self, x=1):
+                def inner():
+                    nonlocal x
+                    x = x + 1
+                    return x
+                return inner() if x > 0 else -x
+        """
+    )
+    # JSONObject: a long module-level function; Extra.value: decorated, with a nonlocal closure.
+    only = ["JSONObject", "Extra.value", "Extra.value.<locals>.inner"]
+    local = enumerate_mutations("decoder.py", source, functions=only)
+    assert {m.qualname for m in local} == set(only)
+    original_init = mutations._Checker.__init__
+
+    def whole_file(self: mutations._Checker, path: str, src: SourceText, fn: mutations._Function) -> None:
+        original_init(self, path, src, fn)
+        assert self.lo > 0  # decorated and nested functions are checked on their own lines
+        self.lo, self.hi, self.prefix, self.line = 0, len(source), "", fn.node.lineno
+
+    monkeypatch.setattr(mutations._Checker, "__init__", whole_file)
+    assert enumerate_mutations("decoder.py", source, functions=only) == local

@@ -186,11 +186,12 @@ class _Checker:
         self.name = fn.node.name
         self.original = ast.dump(fn.node)
         outer = fn.outermost
-        self.lo = max(src.line_starts[outer.lineno - 1], src.bom)
+        first = min([outer.lineno] + [d.lineno for d in outer.decorator_list])  # dumps include decorators
+        self.lo = max(src.line_starts[first - 1], src.bom)
         self.hi = src.next_line_start(outer.end_lineno or outer.lineno)
         # An indented def (a method) becomes a valid module under `if 1:`, lines kept aligned.
         self.prefix = "if 1:\n" if outer.col_offset else ""
-        self.line = fn.node.lineno - (outer.lineno - 1) + (1 if self.prefix else 0)
+        self.line = fn.node.lineno - (first - 1) + (1 if self.prefix else 0)
         if self._dump(self.src.text[self.lo : self.hi]) != self.original:
             self.lo, self.hi, self.prefix, self.line = src.bom, len(src.text), "", fn.node.lineno
 
