@@ -9,7 +9,8 @@ the mutated function's AST, so the same bug reached two ways is kept once.
 
 What is never mutated: test files and test functions, ``__repr__``-like trivia, docstrings, type
 annotations, ``if TYPE_CHECKING:`` blocks, decorators, ``assert`` statements, logging, warnings
-and ``print`` calls, f-strings, and the arguments of ``raise`` (only the exception class changes).
+and ``print`` calls, the inside of f-strings, and the arguments of ``raise`` (only the exception
+class changes).
 """
 
 from __future__ import annotations
