@@ -22,6 +22,16 @@ def require(module: str) -> Any:
         ) from None
 
 
+def quiet_hf() -> None:
+    """Silence transformers' and datasets' progress bars and info logs: the CLI prints its own lines."""
+    transformers = require("transformers")
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets = require("datasets")
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
 def _is_oom(exc: BaseException) -> bool:
     if isinstance(exc, MemoryError):
         return True

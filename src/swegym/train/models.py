@@ -16,7 +16,7 @@ from typing import Any
 
 from swegym.config import sub_cache
 from swegym.errors import UnknownModelError
-from swegym.train.deps import oom_guard, require
+from swegym.train.deps import oom_guard, quiet_hf, require
 
 ALIASES: dict[str, str] = {
     "local": "smollm2-135m-instruct",
@@ -34,6 +34,7 @@ def resolve_model(name: str) -> str:
     checkpoint made by ``swegym train`` resolves to its ``merged/`` model), or ``org/name``.
     """
     if name in ALIASES:
+        quiet_hf()
         return str(_converted(ALIASES[name]))
     path = Path(name).expanduser()
     if path.is_dir():
@@ -82,6 +83,7 @@ def _converted(spec_name: str) -> Path:
 def load_tokenizer(name: str) -> Any:
     """The tokenizer of ``name`` (see :func:`resolve_model`), with a pad token."""
     transformers = require("transformers")
+    quiet_hf()
     where = resolve_model(name)
     try:
         tok = transformers.AutoTokenizer.from_pretrained(where)
@@ -96,6 +98,7 @@ def load_model(name: str, *, dtype: str = "auto") -> Any:
     """The causal LM ``name`` (see :func:`resolve_model`) on the CPU; the trainer moves it."""
     transformers = require("transformers")
     torch = require("torch")
+    quiet_hf()
     where = resolve_model(name)
     torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
     with oom_guard(f"loading {name}", "pick a smaller model or free memory"):
