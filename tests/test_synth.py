@@ -269,3 +269,18 @@ def test_threat_build_bytecode_leaks_the_original_code(
     assert out.output.split()[0] == "0" and out.exit_code == 0, out.output  # masked; imports still work
     with LocalSandbox(prep.env.layout(prep.repo_dir)) as sbx:  # without the mask: the leak is real
         assert int(sbx.run(probe).output.split()[0]) > 0
+
+
+def test_synth_cli_bad_source_is_one_line() -> None:
+    for args, expect in (
+        (["--source", "npm:left-pad"], "expected pypi:NAME==VERSION or git:URL@REV"),
+        (["--source", "pypi:nosuchproject==1.0"], "pass --repo OWNER/NAME"),
+        (["--source", "git:/tmp/x@main"], "--repo OWNER/NAME and --version"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "swegym", "curate", "synth", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and expect in proc.stderr, proc.stderr
