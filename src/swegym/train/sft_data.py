@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from swegym.agent.schemas import TOOLS
 from swegym.errors import TrainError
 from swegym.train.chat import prepare_messages, to_text_format, tokenize_conversation
-from swegym.train.deps import require
+from swegym.train.deps import quiet_hf, require
 from swegym.train.episodes import load_episodes, require_resolved
 
 
@@ -167,6 +167,7 @@ def write_sft_dataset(cfg: SFTDataConfig) -> dict[str, Any]:
     from swegym.train.models import load_tokenizer
 
     datasets = require("datasets")
+    quiet_hf()
     episodes = load_episodes(cfg.runs)
     tokenizer = load_tokenizer(cfg.model)
     built = build_rows(cfg, episodes, tokenizer)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from swegym.errors import TrainError
 from swegym.train.chat import tokenize_prompt_completion
-from swegym.train.deps import oom_guard, require
+from swegym.train.deps import oom_guard, quiet_hf, require
 from swegym.train.episodes import load_episodes
 from swegym.train.judge import LABELS, judge_messages
 from swegym.train.models import load_model, load_tokenizer
@@ -64,6 +64,7 @@ def build_verifier_rows(cfg: VerifierDataConfig, episodes: list[dict[str, Any]])
 def write_verifier_dataset(cfg: VerifierDataConfig) -> dict[str, Any]:
     """Build and save the judge dataset (TRL prompt-completion shape); return its stats."""
     datasets = require("datasets")
+    quiet_hf()
     rows = build_verifier_rows(cfg, load_episodes(cfg.runs))
     cfg.out.mkdir(parents=True, exist_ok=True)
     datasets.Dataset.from_list(rows).save_to_disk(str(cfg.out / "dataset"))
