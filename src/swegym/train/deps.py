@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,9 @@ def require(module: str) -> Any:
 
 def quiet_hf() -> None:
     """Silence transformers' and datasets' progress bars and info logs: the CLI prints its own lines."""
+    # Deprecation notices of the libraries are for their callers' authors, not for CLI users.
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"(transformers|peft|trl|torch)")
     transformers = require("transformers")
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
