@@ -28,7 +28,7 @@ pytestmark = pytest.mark.sandbox
 TIMINGS: dict[str, float] = {}
 
 
-def swegym(*args: str, timeout: int = 900) -> str:
+def swegym(*args: str, timeout: int = 1800) -> str:
     start = time.perf_counter()
     r = subprocess.run(
         [sys.executable, "-m", "swegym", *args], capture_output=True, text=True, timeout=timeout
@@ -114,7 +114,7 @@ def check_adapter_reload(ckpt: Path) -> None:
     assert torch.allclose(a, b, atol=1e-3), float((a - b).abs().max())
 
 
-@pytest.mark.timeout(2400)  # a few minutes alone on 2 cores; much more on a shared, loaded machine
+@pytest.mark.timeout(5400)  # a few minutes alone on 2 cores; much more on a shared, loaded machine
 def test_cpu_training_loop(runs: dict[str, Path]) -> None:
     root = runs["root"]
     sft_data = root / "data-sft"
@@ -128,15 +128,15 @@ def test_cpu_training_loop(runs: dict[str, Path]) -> None:
 
     ckpt = root / "ckpt-sft"
     args = ["--data", str(sft_data), "--model", "local", "--out", str(ckpt), "--preset", "cpu-tiny"]
-    swegym("train", "sft", *args, "--max-steps", "6")
+    swegym("train", "sft", *args, "--max-steps", "4")
     losses = _losses(ckpt)
-    assert len(losses) == 6 and sum(losses[-2:]) < sum(losses[:2]), losses
+    assert len(losses) == 4 and sum(losses[-2:]) < sum(losses[:2]), losses
     assert (ckpt / "loss.png").stat().st_size > 1000
     assert (ckpt / "adapter" / "adapter_config.json").exists()
     assert (ckpt / "merged" / "config.json").exists() and (ckpt / "merged" / "model.safetensors").exists()
     check_adapter_reload(ckpt)
-    again = swegym("train", "sft", *args, "--max-steps", "8")
-    assert "resumed from" in again and "checkpoint-6" in again and len(_losses(ckpt)) == 8
+    again = swegym("train", "sft", *args, "--max-steps", "5")
+    assert "resumed from" in again and "checkpoint-4" in again and len(_losses(ckpt)) == 5
 
     ver_data = root / "data-verifier"
     out = swegym(
@@ -147,7 +147,7 @@ def test_cpu_training_loop(runs: dict[str, Path]) -> None:
     ver = root / "ckpt-verifier"
     swegym(
         "train", "verifier", "--data", str(ver_data), "--model", "local", "--out", str(ver),
-        "--max-steps", "8", "--lr", "1e-3", "--batch-size", "2", "--grad-accum", "1", "--max-length", "1024",
+        "--max-steps", "6", "--lr", "1e-3", "--batch-size", "2", "--grad-accum", "1", "--max-length", "1024",
     )  # fmt: skip
     assert _losses(ver)[-1] < _losses(ver)[0]
 

@@ -30,11 +30,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu-tiny": {
         "learning_rate": 1e-3,
         "epochs": 1.0,
-        "max_steps": 6,
+        "max_steps": 4,
         "per_device_batch_size": 1,
         "grad_accum": 1,
         "max_length": 1024,
-        "save_steps": 3,
+        "save_steps": 2,
     },
 }
 
