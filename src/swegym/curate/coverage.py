@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ast
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from swegym.harness.parsers import PASSING
+from swegym.harness.parsers import PASSING, json_records
 
 
 @dataclass
@@ -30,13 +29,7 @@ def parse_records(results: str) -> tuple[dict[str, str], dict[tuple[str, int], s
     messages: dict[str, str] = {}
     names: dict[int, tuple[str, int]] = {}
     covers: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for line in results.splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(rec, dict):
-            continue
+    for rec in json_records(results):
         if "cover_fn" in rec:
             names[int(rec["cover_fn"])] = (str(rec["path"]), int(rec["line"]))
         elif "cover" in rec:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 PASSED, FAILED, SKIPPED, ERROR, XFAIL, XPASS = "PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL", "XPASS"
 PASSING = frozenset({PASSED, XFAIL})
@@ -25,16 +26,21 @@ class ParsedResults:
     exitstatus: int | None = None
 
 
-def parse_plugin_records(text: str) -> ParsedResults:
-    """Fold the side-channel records of ``swegym_pytest_plugin`` into per-test statuses."""
-    out = ParsedResults()
+def json_records(text: str) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a side channel, one per line; other lines (torn, foreign) are skipped."""
     for line in text.splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if not isinstance(rec, dict):
-            continue
+        if isinstance(rec, dict):
+            yield rec
+
+
+def parse_plugin_records(text: str) -> ParsedResults:
+    """Fold the side-channel records of ``swegym_pytest_plugin`` into per-test statuses."""
+    out = ParsedResults()
+    for rec in json_records(text):
         if rec.get("event") == "finish":
             out.finished = True
             out.exitstatus = rec.get("exitstatus")

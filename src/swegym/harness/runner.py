@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import tempfile
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from swegym.envs.builder import BuiltEnv, build_env
 from swegym.envs.spec import EnvSpec, get_spec
-from swegym.harness.parsers import get_parser
+from swegym.harness.parsers import get_parser, json_records
 from swegym.harness.patches import run_targets, touched_files
 from swegym.sandbox.base import ExecRequest
 from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT, Layout
@@ -148,7 +147,7 @@ def run_tests(
                 results_channel=True,
             )
         )
-    stages = [str(r["event"]) for r in _records(resp.results) if r.get("event")]
+    stages = [str(r["event"]) for r in json_records(resp.results) if r.get("event")]
     run = TestRun(duration_s=resp.duration_s, log=resp.output, stages=stages, results=resp.results)
     if PATCH_FAILED in stages:
         run.patch_applied = False
@@ -170,15 +169,3 @@ def run_tests(
         tail = [ln for ln in resp.output.splitlines() if ln.strip()][-1:] or ["no output"]
         run.note = f"the test command reported no results: {tail[0]}"
     return run
-
-
-def _records(text: str) -> list[dict[str, object]]:
-    out = []
-    for line in text.splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
