@@ -6,7 +6,8 @@ SYNTH_DIR holds one directory per project as written by ``datasets/synth/build.p
 ``tasks.jsonl`` validated three times). Mined tasks are read from the current bundled file (their
 recipes are in ``datasets/bundled/``). Splits: every task is in ``full``; ``lite`` takes
 LITE_PER_PROJECT synthetic tasks per project (spread over edit kinds, smallest test runs first)
-and the mined tasks whose environment a synthetic lite task already needs, so lite stays cheap.
+and one mined task per project whose environment a synthetic lite task already needs, so lite
+stays cheap.
 """
 
 from __future__ import annotations
@@ -63,9 +64,15 @@ def main() -> None:
         lite |= pick_lite(tasks, seconds_by_id(project_dir), LITE_PER_PROJECT)
     lite_envs = {(t["repo"], t["version"]) for t in synthetic if t["instance_id"] in lite}
     rows = []
-    for t in mined:
+    mined_lite: set[str] = set()
+    for t in sorted(mined, key=lambda t: t["instance_id"]):
         t["meta"] = {**(t.get("meta") or {}), "made_by": "mined"}
-        t["split"] = "lite" if (t["repo"], t["version"]) in lite_envs else "full"
+        # One mined task per project whose environment lite already builds: real fixes in lite too.
+        if (t["repo"], t["version"]) in lite_envs and t["repo"] not in mined_lite:
+            mined_lite.add(t["repo"])
+            t["split"] = "lite"
+        else:
+            t["split"] = "full"
         rows.append(t)
     for t in synthetic:
         t["split"] = "lite" if t["instance_id"] in lite else "full"
