@@ -243,7 +243,9 @@ def test_synth_resumes_without_trying_again(
     probe = probe_task(cfg, shapes["commit"], None)
     first, rep1 = synthesize(cfg, tmp_path, probe, progress=False)
     lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    baseline_run = (tmp_path / "baseline.log").stat().st_mtime_ns
     again, rep2 = synthesize(cfg, tmp_path, probe, progress=False)
+    assert (tmp_path / "baseline.log").stat().st_mtime_ns == baseline_run  # the baseline is kept too
     assert [t.instance_id for t in again] == [t.instance_id for t in first]
     assert [t.base_commit for t in again] == [t.base_commit for t in first]  # deterministic bases
     assert (tmp_path / "trials.jsonl").read_text().splitlines() == lines

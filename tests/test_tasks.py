@@ -78,14 +78,28 @@ def test_parquet_and_jsonl_roundtrip(tmp_path: Path) -> None:
         assert back[0].FAIL_TO_PASS == ["t::a"] and back[0].meta == {"how": "x"}
 
 
+SWE_GYM_REPOS = {
+    "pydantic/pydantic", "python/mypy", "dask/dask", "getmoto/moto", "iterative/dvc", "pandas-dev/pandas",
+    "modin-project/modin", "conan-io/conan", "facebookresearch/hydra", "bokeh/bokeh", "Project-MONAI/MONAI",
+}  # fmt: skip
+
+
 def test_bundled_splits() -> None:
     full = load_tasks("bundled").tasks
     lite = load_tasks("bundled:lite").tasks
-    assert len(full) >= 10 and 0 < len(lite) < len(full)
-    assert len({t.repo for t in full}) >= 3
+    assert [t.instance_id for t in load_tasks("bundled:full").tasks] == [t.instance_id for t in full]
+    assert len(full) >= 200 and 25 <= len(lite) <= 40
+    repos = {t.repo for t in full}
+    assert len(repos) >= 8 and len(repos & SWE_GYM_REPOS) >= 4
+    assert {t.repo for t in lite} == repos  # lite spans every project
     for t in full:
         assert t.FAIL_TO_PASS and t.source and t.source.startswith("pypi:")
         assert t.meta.get("sdist_sha256")
+        assert t.meta["made_by"] in ("mined", "synthetic")
+        if t.meta["made_by"] == "synthetic":
+            assert t.base_patch and t.test_files and not t.test_patch and t.meta["edit_kind"]
+        else:
+            assert t.test_patch and not t.base_patch
     with pytest.raises(TaskFormatError, match="unknown split"):
         load_tasks("bundled:nope")
 

@@ -28,7 +28,7 @@ from swegym.curate.coverage import Baseline, function_starts, is_test_path, pars
 from swegym.curate.mutations import KINDS, Mutation, enumerate_mutations, functions_in, sample_mutations
 from swegym.curate.statements import Rewriter, rewrite, write_statement
 from swegym.errors import SwegymError
-from swegym.harness.batch import Journal, read_done
+from swegym.harness.batch import Journal, fingerprint_of, read_done
 from swegym.harness.parsers import PASSING
 from swegym.harness.runner import Prepared, prepare, run_tests
 from swegym.sources.materialize import derive_base
@@ -125,6 +125,29 @@ def run_baseline(prep: Prepared, log: Path | None = None) -> Baseline:
             f"{prep.task.repo} {prep.task.version}: no test passed on the clean tree "
             f"({run.note or 'check the spec and --tests'})"
         )
+    return base
+
+
+def cached_baseline(prep: Prepared, path: Path, log: Path) -> Baseline:
+    """The baseline of this exact clean tree and test selection, run once and kept in ``path``.
+
+    A rerun of an interrupted synthesis then resumes at its trials instead of paying for the
+    (coverage-traced, hence slow) baseline again.
+    """
+    key = fingerprint_of(prep.task.base_commit, prep.task.test_files, prep.spec.model_dump())
+    try:
+        data = json.loads(path.read_text())
+        if data.get("key") == key:
+            covers = {(p, int(line)): set(tests) for p, line, tests in data["covers"]}
+            return Baseline(status=data["status"], messages=data["messages"], covers=covers)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing or stale: run it
+    base = run_baseline(prep, log)
+    covers_rows = [[p, line, sorted(tests)] for (p, line), tests in sorted(base.covers.items())]
+    blob = {"key": key, "status": base.status, "messages": base.messages, "covers": covers_rows}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(blob))
+    tmp.replace(path)
     return base
 
 
@@ -316,7 +339,7 @@ def synthesize(
     out.mkdir(parents=True, exist_ok=True)
     prep = prepare(probe)
     t0 = time.perf_counter()
-    base = run_baseline(prep, out / "baseline.log")
+    base = cached_baseline(prep, out / "baseline.json", out / "baseline.log")
     report = SynthReport(source=cfg.source, baseline_tests=len(base.status))
     report.baseline_seconds = round(time.perf_counter() - t0, 2)
     covered = covered_functions(prep, base)
