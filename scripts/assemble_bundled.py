@@ -2,12 +2,12 @@
 
 Usage: python scripts/assemble_bundled.py SYNTH_DIR [--out src/swegym/data/bundled.jsonl]
 
-SYNTH_DIR holds one directory per project as written by ``datasets/synth/build.py`` (each with a
-``tasks.jsonl`` validated three times). Mined tasks are read from the current bundled file (their
-recipes are in ``datasets/bundled/``). Splits: every task is in ``full``; ``lite`` takes
-LITE_PER_PROJECT synthetic tasks per project (spread over edit kinds, smallest test runs first)
-and one mined task per project whose environment a synthetic lite task already needs, so lite
-stays cheap.
+SYNTH_DIR holds one directory per project as written by ``datasets/synth/build.py``, each with a
+validation journal (``tasks.jsonl.results.jsonl``) of tasks validated three times. Mined tasks
+are read from the current bundled file (their recipes are in ``datasets/bundled/``).
+Splits: every task is in ``full``. ``lite`` takes LITE_PER_PROJECT synthetic tasks per project
+(spread over edit kinds, quickest first) and one mined task per project whose environment a
+synthetic lite task already needs, so lite stays cheap.
 """
 
 from __future__ import annotations
@@ -58,8 +58,14 @@ def main() -> None:
     mined = [t for t in read_jsonl(BUNDLED) if (t.get("meta") or {}).get("made_by", "mined") == "mined"]
     synthetic: list[dict[str, Any]] = []
     lite: set[str] = set()
-    for project_dir in sorted(p for p in args.synth_dir.iterdir() if (p / "tasks.jsonl").exists()):
-        tasks = read_jsonl(project_dir / "tasks.jsonl")
+    for project_dir in sorted(
+        p for p in args.synth_dir.iterdir() if (p / "tasks.jsonl.results.jsonl").exists()
+    ):
+        # Valid results in the journal: a project whose validation is still running adds the
+        # tasks validated so far (each validated 3 times, like the rest).
+        tasks = [
+            r["task"] for r in read_jsonl(project_dir / "tasks.jsonl.results.jsonl") if r["status"] == "valid"
+        ]
         synthetic += tasks
         lite |= pick_lite(tasks, seconds_by_id(project_dir), LITE_PER_PROJECT)
     lite_envs = {(t["repo"], t["version"]) for t in synthetic if t["instance_id"] in lite}
