@@ -169,6 +169,7 @@ def write_sft_dataset(cfg: SFTDataConfig) -> dict[str, Any]:
     datasets = require("datasets")
     quiet_hf()
     episodes = load_episodes(cfg.runs)
+    require_resolved(episodes, "SFT data")  # before loading (or converting) the model: fail fast
     tokenizer = load_tokenizer(cfg.model)
     built = build_rows(cfg, episodes, tokenizer)
     cfg.out.mkdir(parents=True, exist_ok=True)
