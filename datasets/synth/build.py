@@ -22,9 +22,25 @@ def main() -> int:
         key = proj["repo"].replace("/", "__")
         if only and key not in only and proj["repo"] not in only:
             continue
-        cmd = ["swegym", "curate", "synth", "--source", proj["source"], "--repo", proj["repo"],
-               "--n", str(proj["n"]), "--runs", "3", "--out", str(out / key), "--workers", "2",
-               "--max-test-files", str(proj.get("max_test_files", 1))]
+        cmd = [
+            "swegym",
+            "curate",
+            "synth",
+            "--source",
+            proj["source"],
+            "--repo",
+            proj["repo"],
+            "--n",
+            str(proj["n"]),
+            "--runs",
+            "3",
+            "--out",
+            str(out / key),
+            "--workers",
+            "2",
+            "--max-test-files",
+            str(proj.get("max_test_files", 1)),
+        ]
         for t in proj["tests"]:
             cmd += ["--tests", t]
         print("$", " ".join(cmd), flush=True)
