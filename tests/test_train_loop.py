@@ -179,3 +179,39 @@ def check_rerank(rr: Path, runs: dict[str, Path]) -> None:
     preds = [json.loads(line) for line in (rr / "predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 2 and all("hi + 1" in p["model_patch"] for p in preds)
     assert (rr / "rerank.png").stat().st_size > 1000
+
+
+@pytest.mark.timeout(3600)
+def test_scaling_experiment_serves_each_checkpoint(runs: dict[str, Path]) -> None:
+    """`swegym experiment scaling` end to end on a CPU: nested subsets, SFT, a real server, rollouts."""
+    import socket
+
+    server = Path(sys.executable).parent / "transformers"
+    if not server.exists():
+        pytest.skip("the transformers CLI (transformers serve) is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = runs["root"] / "scaling"
+    cfg = {
+        "runs": [str(runs["oracle"])],
+        "tasks": str(runs["tasks"]),
+        "sizes": [1, 2],
+        "model": "local",
+        "out": str(out),
+        "sft": {"preset": "cpu-tiny", "max_steps": 1},
+        "serve_cmd": f"{server} serve {{model}} --port {{port}}",
+        "port": port,
+        "max_turns": 2,
+        "rollout_args": ["--text-tool-calls", "--max-tokens", "48", "--workers", "1"],
+    }
+    (runs["root"] / "scaling.json").write_text(json.dumps(cfg))
+    swegym("experiment", "scaling", "--config", str(runs["root"] / "scaling.json"))
+    results = json.loads((out / "scaling.json").read_text())["results"]
+    assert [r["trajectories"] for r in results] == [1, 2]
+    assert all(0.0 <= r["resolve_rate"] <= 1.0 for r in results)
+    for n in (1, 2):
+        assert (out / f"ckpt-{n}" / "merged" / "model.safetensors").exists()
+        report = json.loads((out / f"runs-{n}" / "report.json").read_text())
+        # The served checkpoint answered: no episode ended in a model error.
+        assert report["outcomes"]["model_error"] == 0 and report["totals"]["episodes"] == 2

@@ -111,6 +111,12 @@ def _rollout(cfg: ScalingConfig, name: str, run: Path) -> float:
     if done.returncode != 0:
         raise TrainError(f"rollout of {name} failed (status {done.returncode}); see {run}")
     report = json.loads((run / "report.json").read_text())
+    outcomes = report.get("outcomes", {})
+    episodes = int(report["totals"]["episodes"])
+    failed = int(outcomes.get("model_error", 0)) + int(outcomes.get("infra_error", 0))
+    if episodes and failed == episodes:
+        # A resolve rate of 0 from episodes that never reached the model would be a false result.
+        raise TrainError(f"every episode of {name} failed with a model or infrastructure error; see {run}")
     return float(report["totals"]["resolve_rate"])
 
 
@@ -131,7 +137,9 @@ def run_scaling(cfg: ScalingConfig) -> dict[str, Any]:
         full.select(idx).save_to_disk(str(sub / "dataset"))
         ckpt = cfg.out / f"ckpt-{n}"
         run_sft(SFTConfig(data=sub, model=cfg.model, out=ckpt, **settings))
-        name = f"swegym-sft-{n}"
+        # A server told the name serves it (vLLM's --served-model-name); one that is not (e.g.
+        # `transformers serve PATH`) answers to the model's path.
+        name = f"swegym-sft-{n}" if "{name}" in cfg.serve_cmd else str(ckpt / "merged")
         server = _serve(cfg, ckpt / "merged", name)
         try:
             rate = _rollout(cfg, name, cfg.out / f"runs-{n}")
