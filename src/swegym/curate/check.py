@@ -52,6 +52,7 @@ def check_dataset(
     tasks: list[Task], out: Path, *, runs: int, workers: int, mirrors: dict[str, str]
 ) -> list[CheckResult]:
     """Validate every task afresh (resumable journal under ``out``) and compare labels."""
+    from swegym.cli.common import out_paths
     from swegym.cli.validate_cmd import run_validation
     from swegym.curate.leaks import check_leaks
     from swegym.harness.batch import read_done
@@ -68,7 +69,7 @@ def check_dataset(
         fresh=False,
         as_json=True,
     )
-    done = read_done(tasks_file.with_name(tasks_file.name + ".results.jsonl"))
+    done = read_done(out_paths(tasks_file)[0])
     results = []
     for task in tasks:
         row = done.get(task.instance_id)

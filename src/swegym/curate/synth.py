@@ -323,7 +323,6 @@ class SynthReport(BaseModel):
     baseline_tests: int = 0
     baseline_seconds: float = 0.0
     seconds: float = 0.0
-    tasks_file: str = ""
 
 
 def synthesize(
