@@ -166,6 +166,20 @@ def test_forged_end_marker_does_not_end_command(sandbox: LocalSandbox) -> None:
     assert "real-end" in r.output
 
 
+def _host_pids_running(marks: list[str]) -> list[int]:
+    """Host pids of `sleep MARK` processes (seen from outside the sandbox)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if any(f"sleep\x00{m}".encode() in cmd for m in marks):
+                found.append(int(entry))
+    return found
+
+
 def test_orphan_processes_after_episode(repo: Path) -> None:
     import secrets
 
@@ -174,15 +188,14 @@ def test_orphan_processes_after_episode(repo: Path) -> None:
     sb.run(
         f"(setsid nohup sleep {marks[0]} > /dev/null 2>&1 &); (sleep {marks[1]} &) ; disown -a; echo started"
     )
+    # Both detached sleeps must really be running before the close, or the check below is empty.
+    deadline = time.monotonic() + 5
+    while len(_host_pids_running(marks)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_host_pids_running(marks)) == 2, "the detached sleeps did not start"
     sb.close()
     time.sleep(0.2)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            assert not any(f"sleep\x00{m}".encode() in cmd for m in marks)
+    assert _host_pids_running(marks) == []
 
 
 def _attack_succeeds(threat: str, repo: Path, port: int) -> bool:

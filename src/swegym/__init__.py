@@ -17,6 +17,11 @@ _EXPORTS = {
     "build_env": "swegym.envs.builder",
     "LocalSandbox": "swegym.sandbox.local",
     "SandboxConfig": "swegym.sandbox.config",
+    "open_sandbox": "swegym.sandbox.factory",
+    "prepare": "swegym.harness.runner",
+    "grade_diff": "swegym.harness.grader",
+    "Outcome": "swegym.harness.verdict",
+    "Verdict": "swegym.harness.verdict",
     "validate_task": "swegym.harness.validate",
     "evaluate_prediction": "swegym.harness.evaluate",
     "SwegymError": "swegym.errors",
@@ -27,8 +32,12 @@ if TYPE_CHECKING:
     from swegym.envs.spec import EnvSpec, get_spec
     from swegym.errors import SwegymError
     from swegym.harness.evaluate import evaluate_prediction
+    from swegym.harness.grader import grade_diff
+    from swegym.harness.runner import prepare
     from swegym.harness.validate import validate_task
+    from swegym.harness.verdict import Outcome, Verdict
     from swegym.sandbox.config import SandboxConfig
+    from swegym.sandbox.factory import open_sandbox
     from swegym.sandbox.local import LocalSandbox
     from swegym.tasks.loaders import load_tasks
     from swegym.tasks.model import Task
@@ -46,13 +55,18 @@ def __getattr__(name: str) -> Any:
 __all__ = [  # noqa: RUF022 - grouped: exports, then version
     "EnvSpec",
     "LocalSandbox",
+    "Outcome",
     "SandboxConfig",
     "SwegymError",
     "Task",
+    "Verdict",
     "build_env",
     "evaluate_prediction",
     "get_spec",
+    "grade_diff",
     "load_tasks",
+    "open_sandbox",
+    "prepare",
     "validate_task",
     "__version__",
 ]

@@ -7,26 +7,14 @@ the sandbox's view of /testbed (the overlay), never on host paths, and needs no 
 from __future__ import annotations
 
 import shlex
-from typing import Any, Protocol
+from typing import Any
 
 from swegym.errors import SwegymError
-from swegym.sandbox.base import CommandResponse
+from swegym.sandbox.base import Sandbox
 
 MAX_FILE_BYTES = 4 << 20
 VIEW_LINES = 400
 SNIPPET = 4
-
-
-class Shell(Protocol):
-    """What the editor needs from a sandbox."""
-
-    def run(
-        self, command: str, timeout: float | None = None, output_limit: int | None = None
-    ) -> CommandResponse: ...
-
-    def read_file(self, path: str, max_bytes: int = ...) -> bytes: ...
-
-    def write_file(self, path: str, data: bytes) -> None: ...
 
 
 class EditorError(Exception):
@@ -36,7 +24,7 @@ class EditorError(Exception):
 class Editor:
     """`str_replace_editor`: view, create, str_replace, insert, undo_edit."""
 
-    def __init__(self, shell: Shell) -> None:
+    def __init__(self, shell: Sandbox) -> None:
         self.shell = shell
         self.history: dict[str, list[str]] = {}
 

@@ -21,10 +21,12 @@ from swegym.agent.prompts import task_prompt
 from swegym.agent.schemas import TOOLS
 from swegym.agent.tools import ToolExecutor, parse_arguments
 from swegym.errors import SwegymError
-from swegym.harness.grading import grade
-from swegym.harness.runner import Prepared, prepare, run_tests
+from swegym.harness.grader import grade_diff
+from swegym.harness.runner import Prepared, prepare
+from swegym.harness.verdict import Outcome, Verdict
+from swegym.sandbox.base import Sandbox
 from swegym.sandbox.config import SandboxConfig
-from swegym.sandbox.local import LocalSandbox
+from swegym.sandbox.factory import open_sandbox
 from swegym.tasks.model import Task
 
 _EXCLUDES = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/", "*.egg-info/", ".eggs/"]
@@ -87,7 +89,7 @@ class SWEEnv(gym.Env[str, Any]):
         self.action_space = ToolCallSpace()
         self.tools = TOOLS
         self.prep: Prepared | None = None
-        self.sandbox: LocalSandbox | None = None
+        self.sandbox: Sandbox | None = None
         self.executor: ToolExecutor | None = None
         self.turns = 0
         self.started = 0.0
@@ -110,7 +112,7 @@ class SWEEnv(gym.Env[str, Any]):
         start = time.perf_counter()
         self.task = task
         self.prep = prepare(task, self.config.mirrors)
-        self.sandbox = LocalSandbox(self.prep.layout(), self.config.sandbox)
+        self.sandbox = open_sandbox(self.prep.layout(), self.config.sandbox)
         self.sandbox.start()
         self.executor = ToolExecutor(self.sandbox, self.config.bash_timeout)
         self.turns, self.started, self.ended = 0, time.monotonic(), None
@@ -185,49 +187,42 @@ class SWEEnv(gym.Env[str, Any]):
         return self.sandbox.read_file("/tmp/.swegym-diff", 64 << 20).decode("utf-8", errors="replace")
 
     def end_episode(self, reason: str) -> tuple[float, dict[str, Any]]:
-        """End the episode: take the diff, grade it in a fresh sandbox, close the sandbox."""
+        """End the episode: take the diff, grade it in a fresh sandbox, close the sandbox.
+
+        ``info`` holds ``verdict`` (a `Verdict`), and for convenience its ``outcome``,
+        ``resolved``, ``report``, ``error`` and ``reward``, plus ``diff``, ``reason`` and
+        ``grade_seconds``.
+        """
         if self.ended is not None:
             return float(self.ended["reward"]), self.ended
         start = time.perf_counter()
-        info: dict[str, Any] = {
-            "reason": reason,
-            "diff": "",
-            "resolved": False,
-            "outcome": None,
-            "report": None,
-        }
+        diff, failed = "", None
         try:
-            info["diff"] = self.diff()
+            diff = self.diff()
         except SwegymError as exc:
-            info.update(outcome="infra_error", error=str(exc))
-        self._close_sandbox()
-        if info["outcome"] is None:
-            info.update(self._grade(info["diff"]))
-        if info["outcome"] != "resolved" and reason in ("turn_limit", "time_limit", "context_limit"):
-            info["outcome"] = "limit_reached" if info["outcome"] != "infra_error" else "infra_error"
-        info["reward"] = 1.0 if info["resolved"] else 0.0
-        info["grade_seconds"] = time.perf_counter() - start
-        self.ended = info
-        return info["reward"], info
-
-    def _grade(self, diff: str) -> dict[str, Any]:
-        if not diff.strip():
-            return {"outcome": "no_diff"}
-        if not self.config.grade or self.prep is None or self.task is None:
-            return {"outcome": "ungraded"}
-        if not self.task.FAIL_TO_PASS:
-            return {"outcome": "infra_error", "error": f"{self.task.instance_id} has no FAIL_TO_PASS labels"}
-        run = run_tests(self.prep, diff)
-        if run.error:
-            return {"outcome": "infra_error", "error": run.error}
-        if not run.patch_applied:
-            return {"outcome": "patch_failed"}
-        g = grade(run.status, self.task.FAIL_TO_PASS, self.task.PASS_TO_PASS)
-        return {
-            "outcome": "resolved" if g.resolved else "tests_failed",
-            "resolved": g.resolved,
-            "report": g.model_dump(),
+            failed = Verdict(outcome=Outcome.INFRA_ERROR, error=str(exc))
+        self._close_sandbox()  # before grading: the episode's processes must not outlive it
+        verdict = (failed or self._grade(diff)).at_end(reason)
+        self.ended = {
+            "reason": reason,
+            "diff": diff,
+            "verdict": verdict,
+            "outcome": verdict.outcome,
+            "resolved": verdict.resolved,
+            "report": verdict.report,
+            "error": verdict.error,
+            "reward": verdict.reward,
+            "grade_seconds": time.perf_counter() - start,
         }
+        return verdict.reward, self.ended
+
+    def _grade(self, diff: str) -> Verdict:
+        if self.prep is None:
+            return Verdict(outcome=Outcome.INFRA_ERROR, error="the episode was never reset")
+        if not self.config.grade and diff.strip():
+            return Verdict(outcome=Outcome.UNGRADED)
+        # Grading never has the network, whatever the episode's sandbox had.
+        return grade_diff(self.prep, diff, config=self.config.sandbox.model_copy(update={"network": False}))
 
     def _close_sandbox(self) -> None:
         if self.sandbox is not None:

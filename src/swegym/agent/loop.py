@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from swegym.agent.env import EnvConfig, SWEEnv
 from swegym.agent.models.base import Model, ModelResponse, ToolCall
 from swegym.agent.prompts import SYSTEM_PROMPT
-from swegym.agent.schemas import TOOLS
+from swegym.agent.schemas import TOOL_NAMES, TOOLS
 from swegym.agent.textcalls import describe_tools, render_text_tool_call
 from swegym.agent.wrappers import ContextLimit, TimeLimit, TurnLimit
 from swegym.errors import ModelError, SwegymError
+from swegym.harness.verdict import MODEL_ERROR_REASON, Outcome, Verdict
 from swegym.tasks.model import Task
 
 NO_TOOL_CALL = (
@@ -46,10 +47,14 @@ class EpisodeResult(BaseModel):
     sample: int = 0
     model: str = ""
     temperature: float = 0.0
-    outcome: str = "infra_error"
+    outcome: Outcome = Outcome.INFRA_ERROR
     resolved: bool | None = None
     reward: float = 0.0
     turns: int = 0
+    tool_calls: int = 0
+    """Tool calls the model attempted (a reply with no parsable call counts as one failed attempt)."""
+    tool_calls_parsed: int = 0
+    """Of those, calls naming a known tool with well-formed arguments (they ran in the sandbox)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_seconds: float = 0.0
@@ -113,9 +118,9 @@ def run_episode(
     try:
         _drive(env, task, model, agent, res)
     except SwegymError as exc:
-        res.outcome, res.error = "infra_error", str(exc)
+        res.outcome, res.error = Outcome.INFRA_ERROR, str(exc)
     except Exception as exc:  # a bug must cost one episode, not the whole rollout
-        res.outcome, res.error = "infra_error", f"{type(exc).__name__}: {exc}"
+        res.outcome, res.error = Outcome.INFRA_ERROR, f"{type(exc).__name__}: {exc}"
     finally:
         env.close()
     base = env.unwrapped
@@ -134,14 +139,9 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
         try:
             resp = model.complete(res.messages, TOOLS)
         except ModelError as exc:
-            reason = "context_limit" if exc.kind == "context_overflow" else "model_error"
+            reason = "context_limit" if exc.kind == "context_overflow" else MODEL_ERROR_REASON
             _, end = base.end_episode(reason)
-            _finish(
-                res,
-                end,
-                error=str(exc),
-                outcome_if_unresolved="limit_reached" if reason == "context_limit" else "model_error",
-            )
+            _finish(res, end, error=str(exc))
             return
         res.model_seconds += resp.seconds
         res.prompt_tokens += resp.prompt_tokens
@@ -161,6 +161,8 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
             }
         )
         for call in calls:
+            res.tool_calls += 1
+            res.tool_calls_parsed += int(call.name in TOOL_NAMES and "_error" not in call.arguments)
             obs, _, terminated, truncated, info = env.step(call)
             obs = clip(obs, agent.max_observation_chars)
             res.turns += 1
@@ -193,18 +195,11 @@ def _text_content(resp: ModelResponse) -> str:
     return (resp.content + "\n" + render_text_tool_call(resp.tool_calls[0])).strip()
 
 
-def _finish(
-    res: EpisodeResult,
-    end: dict[str, Any],
-    error: str | None = None,
-    outcome_if_unresolved: str | None = None,
-) -> None:
+def _finish(res: EpisodeResult, end: dict[str, Any], error: str | None = None) -> None:
+    verdict: Verdict = end["verdict"]
     res.diff = end.get("diff", "")
-    res.report = end.get("report")
-    res.reward = float(end.get("reward", 0.0))
-    outcome = end.get("outcome") or "infra_error"
-    if outcome != "resolved" and outcome_if_unresolved and outcome != "infra_error":
-        outcome = outcome_if_unresolved
-    res.outcome = outcome
-    res.resolved = None if outcome == "infra_error" else bool(end.get("resolved"))
-    res.error = error or end.get("error")
+    res.report = verdict.report
+    res.reward = verdict.reward
+    res.outcome = verdict.outcome
+    res.resolved = None if verdict.outcome is Outcome.INFRA_ERROR else verdict.resolved
+    res.error = error or verdict.error

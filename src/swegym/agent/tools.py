@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from swegym.agent.editor import Editor, EditorError, Shell
+from swegym.agent.editor import Editor, EditorError
 from swegym.agent.models.base import ToolCall
 from swegym.agent.schemas import TOOL_NAMES
+from swegym.sandbox.base import Sandbox
 
 MAX_BASH_TIMEOUT = 600.0
 
@@ -27,7 +28,7 @@ class ToolResult(BaseModel):
 class ToolExecutor:
     """Runs `execute_bash`, `str_replace_editor` and `finish` against a sandbox shell."""
 
-    def __init__(self, shell: Shell, bash_timeout: float = 120.0) -> None:
+    def __init__(self, shell: Sandbox, bash_timeout: float = 120.0) -> None:
         self.shell = shell
         self.editor = Editor(shell)
         self.bash_timeout = bash_timeout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -65,32 +64,20 @@ def shell(
 
     Example: swegym env shell pallets__click-2500
     """
+    import tempfile
+
     from swegym.harness.runner import prepare
-    from swegym.sandbox.bwrap import INPUT_MOUNT, build_argv, find_bwrap
     from swegym.sandbox.config import SandboxConfig
-    from swegym.sandbox.limits import Limits
-    from swegym.sandbox.local import LocalSandbox
+    from swegym.sandbox.factory import open_sandbox
+    from swegym.sandbox.layout import INPUT_MOUNT
 
     (task,) = get_tasks(tasks, [instance_id], False)
     prep = prepare(task, mirrors(mirror))
-    config = SandboxConfig(network=network)
-    sbx = LocalSandbox(prep.layout(), config)
-    layout, work = sbx._prepare("shell")
-    patch = work / "gold.patch"
-    patch.write_text(task.patch)
-    layout.ro_binds = [*layout.ro_binds, (work, INPUT_MOUNT)]
-    limits = Limits(config.memory_mb, config.pids)
-    limits.setup()
-    argv = build_argv(
-        find_bwrap(), layout, network=network, tmp_size_mb=config.tmp_size_mb, repo_mode=config.repo_mode
-    )
-    argv += ["--setenv", "TERM", os.environ.get("TERM", "xterm"), "--setenv", "PS1", f"({instance_id}) \\w$ "]
-    inner = f"git apply {INPUT_MOUNT}/gold.patch && echo 'gold patch applied'; " if gold else ""
-    try:
+    with tempfile.TemporaryDirectory(prefix="swegym-shell-") as tmp:
+        (Path(tmp) / "gold.patch").write_text(task.patch)
+        layout = prep.layout().with_binds((Path(tmp), INPUT_MOUNT))
+        sandbox = open_sandbox(layout, SandboxConfig(network=network))
+        setup = f"git apply {INPUT_MOUNT}/gold.patch && echo 'gold patch applied'" if gold else ""
         typer.echo(f"{task.instance_id}: repo at /testbed, env at /opt/swegym/env; exit to leave")
-        subprocess.run(limits.wrap([*argv, "/bin/bash", "-c", inner + "exec /bin/bash --norc -i"]))
-    finally:
-        limits.cleanup()
-        import shutil
-
-        shutil.rmtree(Path(work), ignore_errors=True)
+        env = {"TERM": os.environ.get("TERM", "xterm"), "PS1": f"({instance_id}) \\w$ "}
+        sandbox.interactive(setup, env)

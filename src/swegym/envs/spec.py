@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -58,24 +59,23 @@ class EnvSpec(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _spec_files() -> list[tuple[str, str]]:
-    """(origin, text) of every spec file: package first, then user paths (which override)."""
+def _spec_files(dirs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(origin, text) of every spec file: package first, then ``dirs`` in order (later override)."""
     out: list[tuple[str, str]] = []
     pkg = resources.files("swegym.envs").joinpath("specs")
     for entry in sorted(pkg.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             out.append((f"swegym/envs/specs/{entry.name}", entry.read_text()))
-    for d in filter(None, os.environ.get("SWEGYM_SPECS_PATH", "").split(os.pathsep)):
+    for d in dirs:
         for f in sorted(Path(d).glob("*.json")):
             out.append((str(f), f.read_text()))
     return out
 
 
 @functools.lru_cache(maxsize=8)
-def _table(env_key: str) -> dict[str, dict[str, EnvSpec]]:
-    del env_key  # only part of the cache key
+def _table(dirs: tuple[str, ...]) -> dict[str, dict[str, EnvSpec]]:
     table: dict[str, dict[str, EnvSpec]] = {}
-    for origin, text in _spec_files():
+    for origin, text in _spec_files(dirs):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -95,14 +95,19 @@ def _table(env_key: str) -> dict[str, dict[str, EnvSpec]]:
     return table
 
 
-def load_spec_table() -> dict[str, dict[str, EnvSpec]]:
-    """The spec table: repo -> version -> spec."""
-    return _table(os.environ.get("SWEGYM_SPECS_PATH", ""))
+SpecDirs = Sequence[str | os.PathLike[str]]
+"""Extra directories of spec files, after those of ``$SWEGYM_SPECS_PATH`` (later ones win)."""
 
 
-def get_spec(repo: str, version: str) -> EnvSpec:
+def load_spec_table(spec_dirs: SpecDirs = ()) -> dict[str, dict[str, EnvSpec]]:
+    """The spec table: repo -> version -> spec (shipped, then ``$SWEGYM_SPECS_PATH``, then ``spec_dirs``)."""
+    env_dirs = [d for d in os.environ.get("SWEGYM_SPECS_PATH", "").split(os.pathsep) if d]
+    return _table(tuple([*env_dirs, *(str(d) for d in spec_dirs)]))
+
+
+def get_spec(repo: str, version: str, spec_dirs: SpecDirs = ()) -> EnvSpec:
     """The spec for (repo, version), or a clear ``UnknownSpecError``."""
-    table = load_spec_table()
+    table = load_spec_table(spec_dirs)
     if repo not in table:
         raise UnknownSpecError(
             f"no environment spec for repo '{repo}': add swegym/envs/specs/{repo.replace('/', '__')}"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from swegym.errors import PredictionFormatError, SwegymError
-from swegym.harness.grading import TestsStatus, grade
-from swegym.harness.runner import prepare, run_tests
+from swegym.errors import PredictionFormatError
+from swegym.harness.grader import grade_task
+from swegym.harness.grading import TestsStatus
+from swegym.harness.verdict import Outcome, Verdict
 from swegym.sandbox.config import SandboxConfig
 from swegym.sources.materialize import Mirrors
 from swegym.tasks.model import Task
@@ -28,6 +29,7 @@ class InstanceReport(BaseModel):
 
     instance_id: str
     status: str = Field(description="resolved | unresolved | empty_patch | error")
+    outcome: Outcome | None = Field(default=None, description="The grading outcome behind `status`.")
     patch_is_None: bool = False
     patch_exists: bool = False
     patch_successfully_applied: bool = False
@@ -70,6 +72,30 @@ def load_predictions(path: Path) -> dict[str, Prediction]:
     return out
 
 
+_REPORT_STATUS = {
+    Outcome.RESOLVED: "resolved",
+    Outcome.TESTS_FAILED: "unresolved",
+    Outcome.PATCH_FAILED: "unresolved",
+    Outcome.NO_DIFF: "empty_patch",
+}
+
+
+def instance_report(instance_id: str, model_patch: str | None, verdict: Verdict) -> InstanceReport:
+    """A `Verdict` in SWE-bench's per-instance report shape."""
+    return InstanceReport(
+        instance_id=instance_id,
+        status=_REPORT_STATUS.get(verdict.outcome, "error"),
+        outcome=verdict.outcome,
+        patch_is_None=model_patch is None,
+        patch_exists=bool(model_patch and model_patch.strip()),
+        patch_successfully_applied=verdict.patch_applied,
+        resolved=verdict.resolved,
+        tests_status=verdict.tests_status,
+        error=verdict.error,
+        seconds=verdict.seconds,
+    )
+
+
 def evaluate_prediction(
     task: Task,
     model_patch: str | None,
@@ -79,31 +105,5 @@ def evaluate_prediction(
     log_path: Path | None = None,
 ) -> InstanceReport:
     """Grade ``model_patch`` on ``task`` in a fresh sandbox (SWE-bench rules)."""
-    rep = InstanceReport(instance_id=task.instance_id, status="error")
-    rep.patch_is_None = model_patch is None
-    rep.patch_exists = bool(model_patch and model_patch.strip())
-    if not rep.patch_exists:
-        rep.status = "empty_patch"
-        return rep
-    if not task.FAIL_TO_PASS:
-        rep.error = f"{task.instance_id}: the task has no FAIL_TO_PASS tests; validate it first"
-        return rep
-    try:
-        prep = prepare(task, mirrors)
-        run = run_tests(prep, model_patch or "", config=config, log_path=log_path)
-    except SwegymError as exc:
-        rep.error = str(exc)
-        return rep
-    rep.seconds = round(run.duration_s, 2)
-    if run.error:
-        rep.error = run.error
-        return rep
-    rep.patch_successfully_applied = run.patch_applied
-    if not run.patch_applied:
-        rep.status = "unresolved"
-        return rep
-    g = grade(run.status, task.FAIL_TO_PASS, task.PASS_TO_PASS)
-    rep.resolved = g.resolved
-    rep.tests_status = {"FAIL_TO_PASS": g.FAIL_TO_PASS, "PASS_TO_PASS": g.PASS_TO_PASS}
-    rep.status = "resolved" if g.resolved else "unresolved"
-    return rep
+    verdict = grade_task(task, model_patch or "", mirrors=mirrors, config=config, log_path=log_path)
+    return instance_report(task.instance_id, model_patch, verdict)

@@ -9,13 +9,13 @@ from importlib import resources
 from pathlib import Path
 
 from swegym.envs.builder import BuiltEnv, build_env
-from swegym.envs.spec import EnvSpec, get_spec
+from swegym.envs.spec import EnvSpec, SpecDirs, get_spec
 from swegym.harness.parsers import get_parser, json_records
 from swegym.harness.patches import run_targets, touched_files
 from swegym.sandbox.base import ExecRequest
-from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT, Layout
 from swegym.sandbox.config import SandboxConfig
-from swegym.sandbox.local import LocalSandbox
+from swegym.sandbox.factory import open_sandbox
+from swegym.sandbox.layout import INPUT_MOUNT, TOOLS_MOUNT, Layout
 from swegym.sources.materialize import Mirrors, materialize, source_task
 from swegym.tasks.model import Task
 
@@ -44,9 +44,9 @@ def test_targets(task: Task) -> list[str]:
     return list(dict.fromkeys([*run_targets(task.test_patch), *task.test_files]))
 
 
-def prepare(task: Task, mirrors: Mirrors | None = None) -> Prepared:
-    """Materialize the repo and build (or reuse) its environment."""
-    spec = get_spec(task.repo, task.version)
+def prepare(task: Task, mirrors: Mirrors | None = None, spec_dirs: SpecDirs = ()) -> Prepared:
+    """Materialize the repo and build (or reuse) its environment (specs also from ``spec_dirs``)."""
+    spec = get_spec(task.repo, task.version, spec_dirs)
     repo_dir = materialize(task, mirrors)
     # A derived base (a synthetic task's bug) shares the environment of its clean source, built
     # on the clean tree so that the build's bytecode never holds the injected bug.
@@ -74,14 +74,21 @@ class TestRun:
 
 
 def _script(
-    test_files: list[str], targets: list[str], spec: EnvSpec, use_plugin: bool, plugins: tuple[str, ...] = ()
+    restore: list[str], targets: list[str], spec: EnvSpec, use_plugin: bool, plugins: tuple[str, ...] = ()
 ) -> str:
-    restore = " ".join(shlex.quote(f) for f in test_files)
+    """The grading script: apply the candidate, put guarded files and ``restore`` back to base,
+    apply the test patch (if any), run ``targets``. Each step reports a stage on the channel."""
+    restore_q = " ".join(shlex.quote(f) for f in restore)
     cmd = spec.test_cmd
     if use_plugin:
         cmd += " -p swegym_pytest_plugin" + "".join(f" -p {p}" for p in plugins)
     cmd += " " + " ".join(shlex.quote(t) for t in targets)
     stage = 'printf \'{"event":"%s"}\\n\' "$1" >&"$SWEGYM_RESULTS_FD"'
+    run = (
+        f'stage tests_started\nexport PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"\n{cmd}'
+        if targets
+        else "exit 0"
+    )
     return f"""
 stage() {{ {stage}; }}
 cd /testbed
@@ -95,15 +102,13 @@ stage patch_applied
 # interpreter start-up files go back to the base version (new ones are removed).
 git ls-files -z -- {GUARDED} | xargs -0 -r git checkout -q HEAD --
 git ls-files -z --others -- {GUARDED} | xargs -0 -r rm -f --
-for f in {restore}; do
+for f in {restore_q}; do
   if git cat-file -e "HEAD:$f" 2>/dev/null; then git checkout -q HEAD -- "$f"; else rm -f -- "$f"; fi
 done
 if [ -s {INPUT_MOUNT}/test.patch ] && ! git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then
   stage {TEST_PATCH_FAILED}; exit 0
 fi
-stage tests_started
-export PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"
-{cmd}
+{run}
 """
 
 
@@ -111,6 +116,7 @@ def run_tests(
     prep: Prepared,
     patch: str,
     *,
+    targets: list[str] | None = None,
     config: SandboxConfig | None = None,
     log_path: Path | None = None,
     plugins: tuple[str, ...] = (),
@@ -123,21 +129,26 @@ def run_tests(
     reported in ``error``; a candidate patch that does not apply sets ``patch_applied=False``.
     ``plugins`` names extra pytest plugins shipped next to the results plugin (e.g. per-test
     coverage for bug synthesis); their records land in ``TestRun.results``.
+
+    ``targets`` given: run exactly those test files on the candidate alone (the task's test
+    patch is not applied and its test files are not restored; guarded configuration still is),
+    which is how execution signals test a diff without the gold tests; ``[]`` only checks that
+    the patch applies.
     """
     task, spec = prep.task, prep.spec
-    targets = test_targets(task)
-    if not targets:
+    grading = targets is None
+    targets = test_targets(task) if targets is None else targets
+    if grading and not targets:
         return TestRun(error="no test file to run: the test patch touches none and test_files is empty")
     use_plugin = spec.log_parser == "pytest"
     plugin_dir = resources.files("swegym.harness").joinpath("plugin")
     with tempfile.TemporaryDirectory(prefix="swegym-input-") as tmp, resources.as_file(plugin_dir) as plug:
         inp = Path(tmp)
         (inp / "model.patch").write_text(patch)
-        (inp / "test.patch").write_text(task.test_patch)
-        layout = prep.layout()
-        layout.ro_binds = [*layout.ro_binds, (inp, INPUT_MOUNT), (Path(plug), TOOLS_MOUNT)]
-        sandbox = LocalSandbox(layout, config)
-        restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files]))
+        (inp / "test.patch").write_text(task.test_patch if grading else "")
+        layout = prep.layout().with_binds((inp, INPUT_MOUNT), (Path(plug), TOOLS_MOUNT))
+        sandbox = open_sandbox(layout, config)
+        restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
         script = _script(restore, targets, spec, use_plugin, plugins)
         resp = sandbox.exec_once(
             ExecRequest(
@@ -157,6 +168,8 @@ def run_tests(
         return run
     if resp.timed_out:
         run.error = f"tests timed out after {timeout or spec.test_timeout} s"
+        return run
+    if not targets and "patch_applied" in stages:
         return run
     if "tests_started" not in stages:
         tail = [ln for ln in resp.output.splitlines() if ln.strip()][-1:] or ["no output"]

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from swegym.envs.spec import SpecDirs
 from swegym.errors import SwegymError
 from swegym.harness.parsers import PASSING
 from swegym.harness.runner import Prepared, TestRun, prepare, run_tests
@@ -102,14 +103,18 @@ def validate_task(
     mirrors: Mirrors | None = None,
     config: SandboxConfig | None = None,
     log_dir: Path | None = None,
+    spec_dirs: SpecDirs = (),
 ) -> ValidationResult:
-    """Validate ``task``: labels derived (or checked, if it has them) over ``runs`` repetitions."""
+    """Validate ``task``: labels derived (or checked, if it has them) over ``runs`` repetitions.
+
+    ``spec_dirs``: extra directories of env spec files (e.g. specs proposed by mining).
+    """
     import time
 
     start = time.perf_counter()
     result = ValidationResult(instance_id=task.instance_id, status="error", runs=runs)
     try:
-        prep = prepare(task, mirrors)
+        prep = prepare(task, mirrors, spec_dirs)
         before: list[dict[str, str]] = []
         after: list[dict[str, str]] = []
         for i in range(runs):

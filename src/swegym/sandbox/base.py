@@ -1,11 +1,12 @@
 """The sandbox protocol and the typed messages that cross its boundary.
 
-Every backend (local bubblewrap today; Docker or Ray-remote later) speaks these models, so
-callers never depend on how a backend isolates.
+Every backend (local bubblewrap today; Docker or Ray-remote later) speaks these models and is
+opened through :func:`swegym.sandbox.factory.open_sandbox`, so callers never name a backend.
 """
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -56,16 +57,44 @@ class ExecResponse(BaseModel):
 
 @runtime_checkable
 class Sandbox(Protocol):
-    """An isolated episode: a repo at /testbed, an environment, a persistent shell."""
+    """An isolated episode: a repo at /testbed, an environment, a persistent shell.
+
+    Paths given to ``read_file``/``write_file`` are the sandbox's own (``/testbed/...``), never
+    host paths. A sandbox is a context manager: ``with open_sandbox(layout) as sb: ...``.
+    """
 
     def start(self) -> None:
-        """Start the sandbox (idempotent)."""
+        """Start the sandbox and its persistent shell (idempotent)."""
 
     def execute(self, command: Command) -> CommandResponse:
         """Run a command in the persistent shell (state such as `cd` persists)."""
 
+    def run(
+        self, command: str, timeout: float | None = None, output_limit: int | None = None
+    ) -> CommandResponse:
+        """Shorthand for ``execute(Command(command=..., timeout=..., output_limit=...))``."""
+
+    def read_file(self, path: str, max_bytes: int = 16 << 20) -> bytes:
+        """Bytes of ``path`` as the sandbox sees it; ``SandboxError`` if unreadable or too large."""
+
+    def write_file(self, path: str, data: bytes) -> None:
+        """Write ``data`` to ``path`` inside the sandbox (parent directories created)."""
+
     def exec_once(self, request: ExecRequest) -> ExecResponse:
         """Run a script in a fresh copy of the sandbox (new processes, a clean /testbed)."""
 
+    def interactive(self, script: str = "", env: dict[str, str] | None = None) -> int:
+        """Run ``script`` then an interactive bash on this process's terminal, in a fresh copy of
+        the sandbox; return the shell's exit status (used by ``swegym env shell``)."""
+
     def close(self) -> None:
         """Stop every process and release all resources (idempotent)."""
+
+    def __enter__(self) -> Sandbox: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

@@ -6,17 +6,23 @@ import functools
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from swegym.config import sub_cache
 from swegym.errors import SandboxUnavailableError
+from swegym.sandbox.layout import ENV_MOUNT, INPUT_MOUNT, REPO_MOUNT, TOOLS_MOUNT, XFER_MOUNT, Layout
 
-ENV_MOUNT = "/opt/swegym/env"
-TOOLS_MOUNT = "/opt/swegym/lib"
-INPUT_MOUNT = "/run/swegym/input"
-XFER_MOUNT = "/run/swegym/xfer"
-REPO_MOUNT = "/testbed"
+__all__ = [
+    "ENV_MOUNT",
+    "INPUT_MOUNT",
+    "REPO_MOUNT",
+    "TOOLS_MOUNT",
+    "XFER_MOUNT",
+    "Layout",
+    "build_argv",
+    "find_bwrap",
+]
+
 SAFE_PATH = f"{ENV_MOUNT}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Host files that programs need to start (dynamic linker cache, alternatives symlinks, time zone
@@ -92,26 +98,6 @@ def runtime_etc() -> Path:
             tmp.write_text(text)
             tmp.replace(p)
     return d
-
-
-@dataclass
-class Layout:
-    """What is mounted where in a sandbox."""
-
-    repo_layers: list[Path] = field(default_factory=list)
-    """Lower layers of /testbed, lowest first (the repo, then files the env build added)."""
-    repo_upper: Path | None = None
-    """Host directory holding writes to /testbed ('overlay' mode)."""
-    repo_copy: Path | None = None
-    """Host directory bound read-write at /testbed ('copy' mode)."""
-    env_dir: Path | None = None
-    """Built environment, mounted read-only at /opt/swegym/env."""
-    ro_binds: list[tuple[Path, str]] = field(default_factory=list)
-    rw_binds: list[tuple[Path, str]] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: str = REPO_MOUNT
-    masks: list[str] = field(default_factory=list)
-    """Paths under /testbed shown as empty read-only files (stale bytecode that would leak code)."""
 
 
 def base_environment(extra: dict[str, str]) -> dict[str, str]:

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 class SandboxConfig(BaseModel):
     """Knobs of the local (bubblewrap) sandbox. Defaults are safe for hostile agent code."""
 
-    type: Literal["local"] = "local"
-    """Backend; only 'local' (bubblewrap) ships today."""
+    type: str = "local"
+    """Backend, looked up by :func:`swegym.sandbox.factory.open_sandbox`: 'local' (bubblewrap)
+    ships; others are added with :func:`swegym.sandbox.factory.register_backend`."""
     network: bool = False
     """Share the host network. Off: only a private loopback exists inside."""
     memory_mb: int = Field(default=4096, ge=64)

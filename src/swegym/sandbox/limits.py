@@ -184,3 +184,23 @@ def descendants(root: int) -> list[int]:
         out.append(pid)
         stack.extend(children.get(pid, []))
     return out
+
+
+def dir_size(path: Path) -> int:
+    """Bytes used by regular files under ``path`` (not following symlinks)."""
+    total = 0
+    stack = [str(path)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+    return total

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
 import threading
-import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -21,28 +19,9 @@ from swegym.errors import SandboxError
 from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
 from swegym.sandbox.bwrap import XFER_MOUNT, Layout, build_argv, find_bwrap
 from swegym.sandbox.config import SandboxConfig
-from swegym.sandbox.limits import JOIN_FAILED, Limits, descendants
-from swegym.sandbox.session import OutputBuffer, ShellSession
-
-
-def dir_size(path: Path) -> int:
-    """Bytes used by regular files under ``path`` (not following symlinks)."""
-    total = 0
-    stack = [str(path)]
-    while stack:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            total += entry.stat(follow_symlinks=False).st_blocks * 512
-                    except OSError:
-                        continue
-        except OSError:
-            continue
-    return total
+from swegym.sandbox.limits import Limits, descendants, dir_size
+from swegym.sandbox.oneshot import run_script
+from swegym.sandbox.session import ShellSession
 
 
 class LocalSandbox:
@@ -261,80 +240,21 @@ class LocalSandbox:
         """Run ``request.script`` with bash in a fresh copy of this sandbox, then tear it down."""
         layout, work = self._prepare("once")
         limits = Limits(self.config.memory_mb, self.config.pids, self.config.use_cgroups)
-        log_path = Path(request.log_path) if request.log_path else work / "output.log"
-        read_fd, write_fd = os.pipe() if request.results_channel else (-1, -1)
-        if request.results_channel:
-            layout.env = {**layout.env, "SWEGYM_RESULTS_FD": str(write_fd)}
-        chunks: list[bytes] = []
-        proc: subprocess.Popen[bytes] | None = None
-        start = time.perf_counter()
-        timed_out = False
-        code: int | None = None
         try:
-            limits.setup()
-            argv = [*self._argv(layout, limits), "/bin/bash", "--noprofile", "--norc", "-c", request.script]
-            with log_path.open("wb") as log:
-                proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    pass_fds=(write_fd,) if request.results_channel else (),
-                )
-            reader = None
-            if request.results_channel:
-                os.close(write_fd)
-                write_fd = -1
-                reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
-                reader.start()
-                read_fd = -1  # the reader closes it
-            try:
-                code = proc.wait(timeout=request.timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            if reader is not None:
-                reader.join(timeout=10)
-            data, dropped = _read_capped(log_path, request.output_limit)
-        except OSError as exc:
-            raise SandboxError(f"could not start the sandbox: {exc}") from None
+            argv_for = lambda env: self._argv(replace(layout, env=env), limits)  # noqa: E731
+            return run_script(argv_for, layout.env, limits, work, request)
         finally:
-            if proc is not None and proc.poll() is None:  # timeout, Ctrl-C or an error
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                limits.kill_all()
-                proc.wait()
-            for fd in (read_fd, write_fd):
-                if fd >= 0:
-                    os.close(fd)
+            shutil.rmtree(work, ignore_errors=True)
+
+    def interactive(self, script: str = "", env: dict[str, str] | None = None) -> int:
+        """Run ``script``, then an interactive bash on this terminal, in a fresh copy of the sandbox."""
+        layout, work = self._prepare("shell")
+        layout = replace(layout, env={**layout.env, **(env or {})})
+        limits = Limits(self.config.memory_mb, self.config.pids, self.config.use_cgroups)
+        limits.setup()
+        try:
+            argv = [*self._argv(layout, limits), "/bin/bash", "-c", script + "\nexec /bin/bash --norc -i"]
+            return subprocess.run(argv, check=False).returncode
+        finally:
             limits.cleanup()
             shutil.rmtree(work, ignore_errors=True)
-        if code == 125 and JOIN_FAILED.encode() in data:
-            raise SandboxError("could not join the sandbox's cgroups")
-        return ExecResponse(
-            exit_code=code,
-            timed_out=timed_out,
-            output=data.decode("utf-8", errors="replace"),
-            truncated_bytes=dropped,
-            duration_s=time.perf_counter() - start,
-            results=b"".join(chunks).decode("utf-8", errors="replace"),
-        )
-
-
-def _read_capped(path: Path, limit: int) -> tuple[bytes, int]:
-    buf = OutputBuffer(limit)
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            buf.feed(block)
-    return buf.finish()
-
-
-def _drain(fd: int, sink: list[bytes]) -> None:
-    try:
-        while True:
-            data = os.read(fd, 1 << 16)
-            if not data:
-                break
-            sink.append(data)
-    finally:
-        os.close(fd)

@@ -8,14 +8,13 @@ test patch and FAIL_TO_PASS / PASS_TO_PASS labels are never used.
 from __future__ import annotations
 
 import re
-import shlex
 import subprocess
-import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from swegym.harness.patches import deleted_files, touched_files
+from swegym.harness.runner import prepare, run_tests
+from swegym.sources.materialize import Mirrors
 from swegym.tasks.model import Task
 
 _TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
@@ -45,28 +44,8 @@ def _fraction(status: dict[str, str], files: list[str]) -> float | None:
     return sum(v in ("PASSED", "XFAIL") for v in mine) / len(mine)
 
 
-def _script(test_cmd: str, targets: list[str], plugin: bool, input_mount: str) -> str:
-    cmd = test_cmd + (" -p swegym_pytest_plugin" if plugin else "")
-    stage = 'printf \'{"event":"%s"}\\n\' "$1" >&"$SWEGYM_RESULTS_FD"'
-    return f"""
-stage() {{ {stage}; }}
-cd /testbed
-git apply --whitespace=nowarn {input_mount}/model.patch || {{ stage patch_failed; exit 0; }}
-stage patch_applied
-{"exit 0" if not targets else ""}
-export PYTHONPATH="$SWEGYM_TOOLS${{PYTHONPATH:+:$PYTHONPATH}}"
-{cmd} {" ".join(shlex.quote(t) for t in targets)}
-"""
-
-
-def execution_signals(task: Task, diff: str, mirrors: Any = None) -> dict[str, Any]:
+def execution_signals(task: Task, diff: str, mirrors: Mirrors | None = None) -> dict[str, Any]:
     """``applies`` (bool), ``existing_tests`` and ``agent_tests`` (pass fractions, or None)."""
-    from swegym.harness.parsers import get_parser
-    from swegym.harness.runner import prepare
-    from swegym.sandbox.base import ExecRequest
-    from swegym.sandbox.bwrap import INPUT_MOUNT, TOOLS_MOUNT
-    from swegym.sandbox.local import LocalSandbox
-
     if not diff.strip():
         return {"applies": False, "existing_tests": None, "agent_tests": None}
     prep = prepare(task, mirrors)
@@ -74,25 +53,13 @@ def execution_signals(task: Task, diff: str, mirrors: Any = None) -> dict[str, A
         ["git", "ls-files"], cwd=prep.repo_dir, capture_output=True, text=True, check=False
     ).stdout.split()
     existing, agent = pick_targets(diff, files)
-    plugin = prep.spec.log_parser == "pytest"
-    plugin_dir = resources.files("swegym.harness").joinpath("plugin")
-    with tempfile.TemporaryDirectory(prefix="swegym-signals-") as tmp, resources.as_file(plugin_dir) as plug:
-        (Path(tmp) / "model.patch").write_text(diff)
-        layout = prep.layout()
-        layout.ro_binds = [*layout.ro_binds, (Path(tmp), INPUT_MOUNT), (Path(plug), TOOLS_MOUNT)]
-        script = _script(prep.spec.test_cmd, existing + agent, plugin, INPUT_MOUNT).replace(
-            "$SWEGYM_TOOLS", str(TOOLS_MOUNT)
-        )
-        resp = LocalSandbox(layout, None).exec_once(
-            ExecRequest(script=script, timeout=prep.spec.test_timeout, results_channel=True)
-        )
-    if '"patch_failed"' in resp.results:
+    run = run_tests(prep, diff, targets=existing + agent)
+    if not run.patch_applied:
         return {"applies": False, "existing_tests": None, "agent_tests": None}
-    status = get_parser(prep.spec.log_parser)(resp.results, resp.output).status if existing + agent else {}
     return {
         "applies": True,
-        "existing_tests": _fraction(status, existing),
-        "agent_tests": _fraction(status, agent),
+        "existing_tests": _fraction(run.status, existing),
+        "agent_tests": _fraction(run.status, agent),
     }
 
 

@@ -1,0 +1,87 @@
+"""The result of grading one diff: an `Outcome` and a `Verdict`. Pure data.
+
+Every consumer of a grade (``swegym eval``, `SWEEnv`, the agent loop, the run store, metrics,
+exports, training data) speaks these types, so an outcome is spelled in one place.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+from swegym.harness.grading import TestsStatus
+
+
+class Outcome(str, Enum):
+    """How an episode or a graded prediction ended (a ``str``: stored and compared as text)."""
+
+    RESOLVED = "resolved"
+    """Every FAIL_TO_PASS and PASS_TO_PASS test passed."""
+    TESTS_FAILED = "tests_failed"
+    """The diff applied but some labelled test failed (or was missing)."""
+    PATCH_FAILED = "patch_failed"
+    """The diff does not apply to the base commit."""
+    NO_DIFF = "no_diff"
+    """Nothing changed (an empty prediction, or an episode that edited nothing)."""
+    LIMIT_REACHED = "limit_reached"
+    """An episode hit its turn, time or context limit with a diff that does not resolve."""
+    MODEL_ERROR = "model_error"
+    """The model's server failed (after retries) before the episode ended."""
+    INFRA_ERROR = "infra_error"
+    """The harness failed (build, sandbox, timeout, a task without labels): not the agent's fault."""
+    UNGRADED = "ungraded"
+    """Grading was switched off."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def graded(self) -> bool:
+        """True when the outcome says something about the diff (not an infrastructure failure)."""
+        return self not in (Outcome.INFRA_ERROR, Outcome.UNGRADED)
+
+
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+"""Every outcome, in display order."""
+
+LIMIT_REASONS = frozenset({"turn_limit", "time_limit", "context_limit"})
+"""Episode end reasons that are limits (an unresolved diff then counts as `limit_reached`)."""
+MODEL_ERROR_REASON = "model_error"
+"""The end reason of an episode whose model failed."""
+
+
+class Verdict(BaseModel):
+    """What grading one diff on one task found."""
+
+    outcome: Outcome
+    resolved: bool = False
+    patch_applied: bool = False
+    tests_status: dict[str, TestsStatus] = Field(default_factory=dict)
+    """SWE-bench's shape: ``{"FAIL_TO_PASS": {success, failure}, "PASS_TO_PASS": {...}}``."""
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def reward(self) -> float:
+        """1.0 if resolved, else 0.0: the reward of RL and rejection sampling."""
+        return 1.0 if self.resolved else 0.0
+
+    @property
+    def report(self) -> dict[str, object] | None:
+        """The per-test report (``resolved`` plus tests_status), or None when no test ran."""
+        if not self.tests_status:
+            return None
+        return {"resolved": self.resolved, **{k: v.model_dump() for k, v in self.tests_status.items()}}
+
+    def at_end(self, reason: str) -> Verdict:
+        """This verdict for an episode that ended for ``reason``: an unresolved diff is
+        `limit_reached` at a limit and `model_error` when the model failed; resolved and
+        infrastructure outcomes stay as they are."""
+        if self.outcome in (Outcome.RESOLVED, Outcome.INFRA_ERROR):
+            return self
+        if reason in LIMIT_REASONS:
+            return self.model_copy(update={"outcome": Outcome.LIMIT_REACHED})
+        if reason == MODEL_ERROR_REASON:
+            return self.model_copy(update={"outcome": Outcome.MODEL_ERROR})
+        return self
