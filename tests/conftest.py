@@ -26,7 +26,11 @@ def swegym_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield cache
 
 
-def _git(cwd: Path, *args: str) -> str:
+def run_git(cwd: Path, *args: str) -> str:
+    """git in ``cwd`` with the controlled environment; stdout (raises on failure).
+
+    A plain function, so test modules import it: ``from conftest import run_git``.
+    """
     return subprocess.run(
         ["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True, text=True
     ).stdout
@@ -47,19 +51,19 @@ TESTS_NEW = TESTS_BASE + "\n\ndef test_clamp_upper():\n    assert clamp(50, 0, 1
 def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A real git repo with a bug (clamp's upper bound), a fix commit and history after it."""
     root = tmp_path_factory.mktemp("calc-origin")
-    _git(root, "init", "-q", "--initial-branch=main")
+    run_git(root, "init", "-q", "--initial-branch=main")
     (root / "calc.py").write_text(CALC_BUGGY)
     (root / "tests").mkdir()
     (root / "tests" / "test_calc.py").write_text(TESTS_BASE)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "base")
-    base = _git(root, "rev-parse", "HEAD").strip()
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-qm", "base")
+    base = run_git(root, "rev-parse", "HEAD").strip()
     (root / "calc.py").write_text(CALC_FIXED)
     (root / "tests" / "test_calc.py").write_text(TESTS_NEW)
-    gold = _git(root, "diff", "--", "calc.py")
-    test_patch = _git(root, "diff", "--", "tests")
-    _git(root, "commit", "-qam", "fix clamp upper bound (the fix)")
-    fix = _git(root, "rev-parse", "HEAD").strip()
+    gold = run_git(root, "diff", "--", "calc.py")
+    test_patch = run_git(root, "diff", "--", "tests")
+    run_git(root, "commit", "-qam", "fix clamp upper bound (the fix)")
+    fix = run_git(root, "rev-parse", "HEAD").strip()
     return {"path": str(root), "base": base, "fix": fix, "gold": gold, "test_patch": test_patch}
 
 
@@ -102,14 +106,3 @@ def calc_task(fixture_repo: dict[str, str], fixture_specs: Path) -> Task:
         source=fixture_repo["path"],
         created_at="2024-01-01T00:00:00Z",
     )
-
-
-def labelled(calc_task: Task, n: int) -> list[Task]:
-    """``n`` copies of the calc task with its FAIL_TO_PASS/PASS_TO_PASS labels (ids fixture__calc-0..n-1)."""
-    base = calc_task.model_copy(
-        update={
-            "FAIL_TO_PASS": ["tests/test_calc.py::test_clamp_upper"],
-            "PASS_TO_PASS": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"],
-        }
-    )
-    return [base.model_copy(update={"instance_id": f"fixture__calc-{i}"}) for i in range(n)]

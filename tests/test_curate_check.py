@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from swegym.curate.check import check_dataset
+from swegym.curate.dataset_check import check_dataset
 from swegym.errors import TaskFormatError
 from swegym.harness.validate import validate_task
 from swegym.tasks.loaders import load_tasks, swegym_lite_ids
@@ -57,7 +57,7 @@ def test_check_reports_ok_changed_and_leaking_tasks(calc_task: Task, tmp_path: P
     )
     results = {
         r.instance_id: r
-        for r in check_dataset([labelled, tampered, leaky], tmp_path, runs=1, workers=2, mirrors={})
+        for r in check_dataset([labelled, tampered, leaky], tmp_path, runs=1, workers=2, mirrors={}).results
     }
     assert results[labelled.instance_id].status == "ok"
     assert results["calc-tampered"].status == "changed" and "FAIL_TO_PASS" in results["calc-tampered"].detail

@@ -5,22 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from swegym.curate import history
-from swegym.curate.issues import GitHubIssues, clean_message, parse_refs, problem_statement
+from conftest import run_git
 from swegym.curate.leaks import check_leaks, history_leaks, statement_leaks
-from swegym.curate.mine import Extractor, StageCounts, classify_path, is_candidate, mine_history
-from swegym.curate.mine_pipeline import MineConfig, run_mine
-from swegym.curate.specs import _specifier_allows, choose_python, propose_spec
+from swegym.curate.mine import history
+from swegym.curate.mine.classify import classify_path, is_candidate
+from swegym.curate.mine.extract import Extractor, StageCounts, mine_history
+from swegym.curate.mine.issues import GitHubIssues, clean_message, parse_refs, problem_statement
+from swegym.curate.mine.pipeline import MineConfig, run_mine
+from swegym.curate.mine.spec_proposal import _specifier_allows, choose_python, propose_spec
 from swegym.envs.spec import EnvSpec
 from swegym.sources.gitsource import clone_at
-from swegym.sources.gitutil import git_env
 from swegym.tasks.model import Task
 
 PYVER = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -70,12 +70,6 @@ tests = ["pytest"]
 """
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True, text=True
-    ).stdout
-
-
 def _edit(root: Path, path: str, old: str, new: str) -> None:
     f = root / path
     text = f.read_text()
@@ -89,16 +83,16 @@ def _append(root: Path, path: str, text: str) -> None:
 
 
 def _commit(root: Path, message: str) -> str:
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", message)
-    return _git(root, "rev-parse", "HEAD").strip()
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-qm", message)
+    return run_git(root, "rev-parse", "HEAD").strip()
 
 
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """main: base (v0.1.0) <- plain fix <- docs <- comment <- merge #7 (v0.2.0) <- squash #12 <- leaky fix."""
     root = tmp_path_factory.mktemp("mini")
-    _git(root, "init", "-q", "--initial-branch=main")
+    run_git(root, "init", "-q", "--initial-branch=main")
     (root / "mini").mkdir()
     (root / "mini" / "__init__.py").write_text('__version__ = "0.1.0"\n')
     (root / "mini" / "core.py").write_text(CORE)
@@ -107,7 +101,7 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "README.rst").write_text("mini\n")
     c: dict[str, str] = {"path": str(root), "base": _commit(root, "Initial commit")}
-    _git(root, "tag", "v0.1.0")
+    run_git(root, "tag", "v0.1.0")
 
     _edit(root, "mini/core.py", "hi + 1", "hi")
     _append(root, "tests/test_core.py", "\n\ndef test_clamp_upper():\n    assert clamp(50, 0, 10) == 10\n")
@@ -122,12 +116,12 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "mini" / "notes.py").write_text('# Known bug: scale should be "return round(x * factor, 2)"\n')
     c["comment"] = _commit(root, "Add notes about known problems")
 
-    _git(root, "checkout", "-qb", "safe-div")
+    run_git(root, "checkout", "-qb", "safe-div")
     _edit(root, "mini/core.py", "    return a / b", "    if b == 0:\n        return None\n    return a / b")
     _append(root, "tests/test_core.py", "\n\ndef test_div_zero():\n    assert safe_div(1, 0) is None\n")
     c["branch"] = _commit(root, "Return None when dividing by zero")
-    _git(root, "checkout", "-q", "main")
-    _git(
+    run_git(root, "checkout", "-q", "main")
+    run_git(
         root,
         "merge",
         "-q",
@@ -136,8 +130,8 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "-m",
         "Merge pull request #7 from dev/safe-div\n\nSafe division",
     )
-    c["merge"] = _git(root, "rev-parse", "HEAD").strip()
-    _git(root, "tag", "v0.2.0")
+    c["merge"] = run_git(root, "rev-parse", "HEAD").strip()
+    run_git(root, "tag", "v0.2.0")
 
     _edit(root, "mini/core.py", '    return "n=" + str(abs(n))', '    return "n=-" + str(abs(n))')
     _append(root, "tests/test_core.py", '\n\ndef test_label_negative():\n    assert label(-2) == "n=-2"\n')
@@ -244,8 +238,8 @@ def test_problem_statement_with_the_diff_is_a_leak(mined: tuple) -> None:
 def test_fix_commit_in_history_is_a_leak(mini: dict[str, str], mined: tuple, tmp_path: Path) -> None:
     task = _by_commit(mined[0], mini["plain"])
     naive = tmp_path / "naive"
-    _git(tmp_path, "clone", "-q", mini["path"], str(naive))
-    _git(naive, "checkout", "-q", "--detach", task.base_commit)
+    run_git(tmp_path, "clone", "-q", mini["path"], str(naive))
+    run_git(naive, "checkout", "-q", "--detach", task.base_commit)
     reasons = history_leaks(task, naive)
     assert any("fix commit" in r for r in reasons)
     assert any("after the base commit" in r for r in reasons)
@@ -265,7 +259,7 @@ def test_fixed_blob_in_object_store_is_a_leak(mini: dict[str, str], mined: tuple
     clone_at(mini["path"], task.base_commit, dest)
     fixed = tmp_path / "core.py"
     fixed.write_text(CORE.replace("hi + 1", "hi"))
-    _git(dest, "hash-object", "-w", str(fixed))  # e.g. left behind by an unpruned object
+    run_git(dest, "hash-object", "-w", str(fixed))  # e.g. left behind by an unpruned object
     assert any("fixed version of mini/core.py" in r for r in history_leaks(task, dest))
 
 
@@ -347,7 +341,7 @@ def _offline_spec(repo: str, version: str, *_: object) -> tuple[EnvSpec, dict[st
 @pytest.fixture
 def fixed_pythons(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip probing every interpreter on the machine (slow) in pipeline tests."""
-    monkeypatch.setattr("swegym.curate.mine_pipeline.available_pythons", lambda: ["3.11", "3.12", PYVER])
+    monkeypatch.setattr("swegym.curate.mine.envs.available_pythons", lambda: ["3.11", "3.12", PYVER])
 
 
 @pytest.mark.usefixtures("fixed_pythons")
@@ -369,7 +363,7 @@ def test_no_validate_writes_raw_and_proposed_specs(mini: dict[str, str], tmp_pat
 def test_mined_tasks_validate_end_to_end(
     mini: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("swegym.curate.mine_pipeline.propose_spec", _offline_spec)
+    monkeypatch.setattr("swegym.curate.mine.envs.propose_spec", _offline_spec)
     cfg = MineConfig(repo=mini["path"], out=tmp_path, name=REPO, max_tasks=2, workers=2, quiet=True)
     summary = run_mine(cfg)
     assert summary["stages"]["selected"] == 2 and summary["stages"]["env_built"] == 2
@@ -389,8 +383,8 @@ def test_promisor_pack_source_does_not_leak_history(
 ) -> None:
     # Mirrors made by a partial clone keep their objects in promisor packs, which gc never prunes.
     source = tmp_path / "mirror.git"
-    _git(tmp_path, "clone", "-q", "--bare", mini["path"], str(source))
-    _git(source, "repack", "-a", "-d", "-q")
+    run_git(tmp_path, "clone", "-q", "--bare", mini["path"], str(source))
+    run_git(source, "repack", "-a", "-d", "-q")
     for pack in (source / "objects" / "pack").glob("*.pack"):
         pack.with_suffix(".promisor").write_text("")
     task = _by_commit(mined[0], mini["plain"])
@@ -400,7 +394,7 @@ def test_promisor_pack_source_does_not_leak_history(
 
 
 def test_date_stamped_test_ids_are_dropped_from_labels() -> None:
-    from swegym.curate.mine_pipeline import drop_unstable_ids
+    from swegym.curate.mine.validation import drop_unstable_ids
     from swegym.harness.validate import ValidationResult
 
     today = dt.date.today().isoformat()

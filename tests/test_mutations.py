@@ -12,16 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from swegym.curate import mutations
-from swegym.curate.mutations import (
-    KINDS,
-    MAX_SPAN_LINES,
-    Mutation,
-    enumerate_mutations,
-    functions_in,
-    sample_mutations,
-)
-from swegym.curate.source_spans import SourceText
+from swegym.curate.synth import functions, mutations
+from swegym.curate.synth.candidates import sample_mutations
+from swegym.curate.synth.functions import functions_in
+from swegym.curate.synth.mutations import KINDS, MAX_SPAN_LINES, Mutation, enumerate_mutations
+from swegym.curate.synth.spans import SourceText
 
 PATH = "pkg/mod.py"
 
@@ -484,7 +479,7 @@ def test_checking_one_function_at_a_time_equals_checking_the_whole_file(
     assert {m.qualname for m in local} == set(only)
     original_init = mutations._Checker.__init__
 
-    def whole_file(self: mutations._Checker, path: str, src: SourceText, fn: mutations._Function) -> None:
+    def whole_file(self: mutations._Checker, path: str, src: SourceText, fn: functions.Function) -> None:
         original_init(self, path, src, fn)
         assert self.lo > 0  # decorated and nested functions are checked on their own lines
         self.lo, self.hi, self.prefix, self.line = 0, len(source), "", fn.node.lineno

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from swegym.curate.coverage import function_starts, is_test_path, parse_records
-from swegym.curate.statements import reproduction_source, rewrite, write_statement
-from swegym.curate.synth import SynthConfig, probe_task, reverse_diff, synthesize, unified_diff
+from conftest import run_git
+from swegym.curate.synth.config import SynthConfig
+from swegym.curate.synth.coverage import function_starts, parse_records
+from swegym.curate.synth.diffs import reverse_diff, unified_diff
+from swegym.curate.synth.pipeline import synthesize
+from swegym.curate.synth.statements import reproduction_source, rewrite, write_statement
+from swegym.curate.synth.tasks import probe_task
+from swegym.harness.testfiles import is_test_path
 from swegym.harness.validate import validate_task
 from swegym.sources.gitutil import git, git_env
 from swegym.sources.materialize import materialize
@@ -89,24 +94,18 @@ def test_stamped(stamp):
 """
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=git_env(), check=True, capture_output=True, text=True
-    ).stdout
-
-
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("shapes-origin")
-    _git(root, "init", "-q", "--initial-branch=main")
+    run_git(root, "init", "-q", "--initial-branch=main")
     (root / "shapes").mkdir()
     (root / "shapes" / "__init__.py").write_text("")
     (root / "shapes" / "geometry.py").write_text(GEOMETRY)
     (root / "tests").mkdir()
     (root / "tests" / "test_geometry.py").write_text(TESTS)
-    _git(root, "add", "-A")
-    _git(root, "commit", "-qm", "shapes 0.1")
-    return {"path": str(root), "commit": _git(root, "rev-parse", "HEAD").strip()}
+    run_git(root, "add", "-A")
+    run_git(root, "commit", "-qm", "shapes 0.1")
+    return {"path": str(root), "commit": run_git(root, "rev-parse", "HEAD").strip()}
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +177,11 @@ def test_parse_records_maps_coverage_and_messages() -> None:
 def test_test_paths_are_never_mutated() -> None:
     assert is_test_path("tests/test_a.py") and is_test_path("pkg/conftest.py") and is_test_path("a_test.py")
     assert not is_test_path("pkg/testing_utils.py") and not is_test_path("pkg/core.py")
+    # The union of what synthesis, mining and the rerank signals called a test: any file under a
+    # test directory (data and helpers too), test_* in any case, Windows separators.
+    assert is_test_path("testing/helpers.py") and is_test_path("tests/data/x.json")
+    assert is_test_path("pkg/Test_io.py") and is_test_path("pkg\\tests\\util.py")
+    assert not is_test_path("pkg/contest.py") and not is_test_path("tests")
 
 
 def test_statement_shows_symptom_not_fix(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import typer
 
@@ -37,12 +36,3 @@ def get_tasks(source: str, ids: list[str] | None, skip_invalid: bool) -> list[Ta
 def mirrors(items: list[str] | None) -> dict[str, str]:
     """Parse --mirror options."""
     return parse_mirrors(items or [])
-
-
-def out_paths(out: Path) -> tuple[Path, Path, Path]:
-    """(journal, summary, logs dir) kept next to an output file."""
-    return (
-        out.with_name(out.name + ".results.jsonl"),
-        out.with_name(out.name + ".summary.json"),
-        out.with_name(out.name + ".logs"),
-    )

@@ -48,7 +48,7 @@ def mine(
 
     Example: swegym curate mine --repo https://github.com/pallets/itsdangerous --max-tasks 20
     """
-    from swegym.curate.mine_pipeline import MineConfig, run_mine
+    from swegym.curate.mine.pipeline import MineConfig, run_mine
 
     cfg = MineConfig(
         repo=repo,

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 from swegym.cli.common import default_workers
-from swegym.errors import SwegymError
-
-
-def _repo_for(project: str) -> str:
-    """The spec table's repo whose name is ``project`` (e.g. 'click' -> 'pallets/click')."""
-    from swegym.envs.spec import load_spec_table
-
-    norm = re.sub(r"[-_.]+", "-", project).lower()
-    hits = [r for r in load_spec_table() if re.sub(r"[-_.]+", "-", r.split("/")[1]).lower() == norm]
-    if len(hits) != 1:
-        why = "no spec names it" if not hits else f"several specs match: {', '.join(hits)}"
-        raise SwegymError(f"--source {project}: {why}; pass --repo OWNER/NAME")
-    return hits[0]
 
 
 def synth(
@@ -54,30 +37,13 @@ def synth(
 
     Example: swegym curate synth --source pypi:cachetools==5.3.2 --repo tkem/cachetools --n 25
     """
-    from swegym.cli.validate_cmd import run_validation
-    from swegym.curate.mutations import KINDS
-    from swegym.curate.synth import SynthConfig, probe_task, synthesize
-    from swegym.curate.synthcheck import screen_leaks
-    from swegym.sources.gitsource import resolve_rev
-    from swegym.sources.materialize import resolve_source
-    from swegym.sources.pypi import download_sdist, parse_pypi_source
-    from swegym.tasks.export import export_tasks
+    from swegym.curate.synth.mutations import KINDS
+    from swegym.curate.synth.pipeline import run_synth
+    from swegym.curate.synth.sources import synth_config
+    from swegym.curate.synth.statements import openai_rewriter
 
-    if source.startswith("pypi:"):
-        ref = parse_pypi_source(source)
-        repo = repo or _repo_for(ref.name)
-        version = version or ref.version
-        project = ref.name
-    elif source.startswith("git:"):
-        url, _, rev = source[4:].rpartition("@")
-        if not url or not rev or not repo or not version:
-            raise SwegymError(f"--source {source}: use git:URL@REV with --repo OWNER/NAME and --version KEY")
-        project = repo.split("/")[1]
-    else:
-        raise SwegymError(f"--source {source}: expected pypi:NAME==VERSION or git:URL@REV")
-    cfg = SynthConfig(
-        source=source if source.startswith("pypi:") else url,
-        project=project,
+    cfg = synth_config(
+        source,
         repo=repo,
         version=version,
         n=n,
@@ -88,55 +54,15 @@ def synth(
         workers=workers,
         max_test_files=max_test_files,
     )
-    start = time.perf_counter()
-    if source.startswith("pypi:"):
-        _, commit = resolve_source(source, repo)
-        _, sha = download_sdist(parse_pypi_source(source))
-    else:
-        commit, sha = resolve_rev(cfg.source, rev), None
-    rewriter = _rewriter(model, base_url) if model else None
-    raw, report = synthesize(cfg, out, probe_task(cfg, commit, sha), rewriter=rewriter, progress=not as_json)
-    clean, leaked = screen_leaks(raw)
-    export_tasks(clean, out / "raw.jsonl")
-    summary: dict[str, object] = {**report.model_dump(), "leaked": leaked, "raw": len(clean)}
-    if validate and clean:
-        vsum = run_validation(
-            clean, out / "tasks.jsonl", runs=runs, workers=workers, mirrors={}, fresh=False, as_json=True
-        )
-        validated = int(str(vsum.get("valid", 0)))
-        summary["validated"] = validated
-    else:
-        validated = len(clean)
-    total = time.perf_counter() - start
-    summary["seconds"] = round(total, 1)
-    kept = validated
-    summary["seconds_per_task"] = round(total / kept, 1) if kept else None
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    rewriter = openai_rewriter(model, base_url) if model else None
+    summary = run_synth(cfg, out, runs=runs, validate=validate, rewriter=rewriter, progress=not as_json)
+    if summary.validation is not None:
+        typer.echo(summary.validation.to_json())  # the validation summary, printed first as before
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(summary.to_json())
     else:
         typer.echo(
-            f"tried {report.tried}  kept {report.kept}  leak-free {len(clean)}  "
-            f"validated {summary.get('validated', '-')}  {summary['seconds']} s "
-            f"({summary['seconds_per_task']} s per task) -> {out}"
+            f"tried {summary.tried}  kept {summary.kept}  leak-free {summary.raw}  "
+            f"validated {'-' if summary.validated is None else summary.validated}  {summary.seconds} s "
+            f"({summary.seconds_per_task} s per task) -> {out}"
         )
-
-
-REWRITE_PROMPT = (
-    "Rewrite this bug report as a GitHub issue written by a user of the library: a short title, "
-    "what they did, what happened, what they expected. Keep the reproduction code and the error "
-    "message. Do not guess where the bug is or how to fix it. Reply with the issue only.\n\n"
-)
-
-
-def _rewriter(model: str, base_url: str) -> Callable[[str], str]:
-    """A statement rewriter over an OpenAI-compatible endpoint."""
-    from swegym.agent.models.openai_compat import OpenAICompatModel, OpenAIConfig
-
-    client = OpenAICompatModel(OpenAIConfig(model=model, base_url=base_url, temperature=0.3, max_tokens=800))
-
-    def run(statement: str) -> str:
-        reply = client.complete([{"role": "user", "content": REWRITE_PROMPT + statement}], [])
-        return reply.content
-
-    return run

@@ -95,11 +95,13 @@ def build(
 
     Example: swegym tasks build datasets/bundled --out src/swegym/data/bundled.jsonl
     """
-    from swegym.cli.validate_cmd import run_validation
-    from swegym.tasks.recipes import load_recipe, recipe_dirs
+    from swegym.cli.validate_cmd import print_summary
+    from swegym.harness.validation_run import validate_tasks
+    from swegym.sources.recipes import load_recipe, recipe_dirs
 
     loaded = [load_recipe(d) for d in recipe_dirs(recipes)]
-    run_validation(loaded, out, runs=runs, workers=workers, mirrors={}, fresh=False, as_json=False)
+    summary = validate_tasks(loaded, out, runs=runs, workers=workers, mirrors={}, fresh=False, quiet=False)
+    print_summary(summary, as_json=False)
 
 
 @app.command("check")
@@ -117,10 +119,13 @@ def check(
     """
     from collections import Counter
 
-    from swegym.curate.check import check_dataset
+    from swegym.cli.validate_cmd import print_summary
+    from swegym.curate.dataset_check import check_dataset
 
     rows = get_tasks(tasks, ids, False)
-    results = check_dataset(rows, out, runs=runs, workers=workers, mirrors={})
+    checked = check_dataset(rows, out, runs=runs, workers=workers, mirrors={})
+    print_summary(checked.validation, as_json=True)  # the revalidation's summary, as before
+    results = checked.results
     counts = Counter(r.status for r in results)
     report: dict[str, object] = {
         "total": len(results),

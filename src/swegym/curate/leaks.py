@@ -9,6 +9,7 @@ Three ways the gold patch leaks, each a function returning human-readable reason
 
 ``check_leaks(task, repo_dir)`` runs all three on a repository checked out at the base commit (a
 materialized task repo). They apply to any task with a ``patch``: mined or synthetic.
+``screen_leaks(tasks)`` splits a batch into leak-free tasks and the reasons of the others.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from swegym.curate.history import run_git
+from swegym.curate.mine.history import run_git
 from swegym.harness.patches import deleted_files, touched_files
 from swegym.sources.gitutil import git_env
+from swegym.sources.materialize import materialize
 from swegym.tasks.model import Task
 
 MIN_LINE = 16
@@ -162,3 +164,16 @@ def post_image_blobs(patch: str, repo_dir: Path) -> dict[str, str]:
 def check_leaks(task: Task, repo_dir: Path) -> list[str]:
     """Every leak of ``task``'s gold patch in ``repo_dir`` (checked out at the base); [] if none."""
     return [*statement_leaks(task), *tree_leaks(task, repo_dir), *history_leaks(task, repo_dir)]
+
+
+def screen_leaks(tasks: list[Task]) -> tuple[list[Task], dict[str, list[str]]]:
+    """Split ``tasks`` into leak-free ones and {instance_id: reasons} for those that leak."""
+    clean: list[Task] = []
+    leaked: dict[str, list[str]] = {}
+    for task in tasks:
+        reasons = check_leaks(task, materialize(task))
+        if reasons:
+            leaked[task.instance_id] = reasons
+        else:
+            clean.append(task)
+    return clean, leaked

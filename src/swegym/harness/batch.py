@@ -141,3 +141,12 @@ def fingerprint_of(*parts: object) -> str:
         [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in parts], sort_keys=True
     ).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def out_paths(out: Path) -> tuple[Path, Path, Path]:
+    """(journal, summary, logs dir) kept next to an output file ``out``."""
+    return (
+        out.with_name(out.name + ".results.jsonl"),
+        out.with_name(out.name + ".summary.json"),
+        out.with_name(out.name + ".logs"),
+    )

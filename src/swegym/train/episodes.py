@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from swegym.errors import TrainError
-from swegym.rollouts.records import EpisodeRecord
 from swegym.rollouts.store import RunStore
 
 
-def load_episodes(runs: list[Path], *, with_messages: bool = True) -> list[EpisodeRecord]:
+def load_episodes(runs: list[Path], *, with_messages: bool = True) -> list[dict[str, Any]]:
     """Finished, graded episodes of ``runs`` (each tagged with ``run``), in run order.
 
     Raises :class:`TrainError` for a path that is not a run, an unreadable database, or runs that
@@ -18,19 +17,19 @@ def load_episodes(runs: list[Path], *, with_messages: bool = True) -> list[Episo
     """
     if not runs:
         raise TrainError("no run given: pass --runs runs/NAME (made by `swegym rollout`)")
-    out: list[EpisodeRecord] = []
+    out: list[dict[str, Any]] = []
     for run in runs:
         if not run.exists():
             raise TrainError(f"{run}: no such run directory")
         store = RunStore(run, create=False)
         try:
             for ep in store.episodes(with_messages=with_messages):
-                if with_messages and not _well_formed(ep.messages or []):
+                if with_messages and not _well_formed(ep["messages"]):
                     raise TrainError(
-                        f"{run}: episode {ep.instance_id}#{ep.sample} has malformed messages "
+                        f"{run}: episode {ep['instance_id']}#{ep['sample']} has malformed messages "
                         "(expected system/user first, then assistant turns)"
                     )
-                ep.run = str(run)
+                ep["run"] = str(run)
                 out.append(ep)
         except TrainError:
             raise
@@ -52,9 +51,9 @@ def _well_formed(messages: list[dict[str, Any]]) -> bool:
     )
 
 
-def require_resolved(episodes: list[EpisodeRecord], what: str) -> list[EpisodeRecord]:
+def require_resolved(episodes: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
     """The resolved episodes, or one line saying that none resolved."""
-    good = [e for e in episodes if e.resolved]
+    good = [e for e in episodes if e.get("resolved")]
     if not good:
         raise TrainError(
             f"{what} needs resolved episodes, and none of the {len(episodes)} episodes resolved its task"

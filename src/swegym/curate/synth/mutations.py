@@ -18,18 +18,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import random
-import re
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from swegym.curate.mutation_rules import is_docstring
-from swegym.curate.mutators import FunctionMutator
-from swegym.curate.source_spans import Edit, SourceText
+from swegym.curate.synth.functions import Function, FunctionNode, walk_functions
+from swegym.curate.synth.spans import Edit, SourceText
+from swegym.curate.synth.statement_edits import FunctionMutator
 
 KINDS: tuple[str, ...] = (
     "compare_op",
@@ -49,21 +46,6 @@ KINDS: tuple[str, ...] = (
 MAX_SPAN_LINES = 4
 
 _TRIVIA = frozenset({"__repr__", "__str__", "__rich_repr__", "__format__", "__dir__", "__sizeof__"})
-_TEST_FILE = re.compile(r"(^|/)(tests?/|test_[^/]*\.py$|[^/]*_test\.py$|conftest\.py$)")
-
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-class FunctionInfo(BaseModel):
-    """A function or method of a module."""
-
-    qualname: str = Field(description="Python's __qualname__: 'parse_int', 'Model.validate', 'f.<locals>.g'.")
-    lineno: int = Field(description="Line of the `def` (decorators are above it).")
-    end_lineno: int = Field(description="Last line of the body.")
-    n_statements: int = Field(
-        description="Statements in its own body, nested blocks included, docstring not."
-    )
-    is_test: bool = Field(description="In a test file, a `Test*` class, or named `test*`.")
 
 
 class Mutation(BaseModel):
@@ -114,74 +96,10 @@ class Mutation(BaseModel):
         return start
 
 
-@dataclass
-class _Function:
-    node: FunctionNode
-    qualname: str
-    outermost: FunctionNode  # the outermost def around it: compiling it checks nonlocal names too
-    is_test: bool
-
-
-def is_test_path(path: str) -> bool:
-    """A test module: under tests/ or test/, test_*.py, *_test.py or conftest.py."""
-    return bool(_TEST_FILE.search(path.replace("\\", "/")))
-
-
-def _walk(node: ast.AST, prefix: str, outermost: FunctionNode | None, in_test: bool) -> Iterator[_Function]:
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-            qualname = prefix + child.name
-            is_test = in_test or child.name.startswith("test")
-            yield _Function(child, qualname, outermost or child, is_test)
-            yield from _walk(child, qualname + ".<locals>.", outermost or child, is_test)
-        elif isinstance(child, ast.ClassDef):
-            yield from _walk(
-                child, f"{prefix}{child.name}.", outermost, in_test or child.name.startswith("Test")
-            )
-        elif isinstance(child, ast.stmt):
-            yield from _walk(child, prefix, outermost, in_test)
-
-
-def _functions(path: str, tree: ast.Module) -> list[_Function]:
-    return list(_walk(tree, "", None, is_test_path(path)))
-
-
-def _count_statements(body: list[ast.stmt]) -> int:
-    count = 0
-    for stmt in body:
-        if is_docstring(stmt) and stmt is body[0]:
-            continue
-        count += 1
-        if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            for child in ast.iter_child_nodes(stmt):
-                inner = getattr(child, "body", None)
-                if isinstance(child, ast.ExceptHandler | ast.match_case) and isinstance(inner, list):
-                    count += _count_statements(inner)
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(stmt, field, None)
-                if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                    count += _count_statements(block)
-    return count
-
-
-def functions_in(path: str, source: str) -> list[FunctionInfo]:
-    """Every function and method of a module, in file order. Raises SyntaxError if it does not parse."""
-    return [
-        FunctionInfo(
-            qualname=f.qualname,
-            lineno=f.node.lineno,
-            end_lineno=f.node.end_lineno or f.node.lineno,
-            n_statements=_count_statements(f.node.body),
-            is_test=f.is_test,
-        )
-        for f in _functions(path, ast.parse(SourceText(source).parsable))
-    ]
-
-
 class _Checker:
     """Parses and compiles mutated code, one outermost function at a time (not the whole file)."""
 
-    def __init__(self, path: str, src: SourceText, fn: _Function) -> None:
+    def __init__(self, path: str, src: SourceText, fn: Function) -> None:
         self.path = path
         self.src = src
         self.name = fn.node.name
@@ -215,7 +133,7 @@ class _Checker:
         return None
 
 
-def _skipped(fn: _Function) -> bool:
+def _skipped(fn: Function) -> bool:
     name = fn.node.name
     return fn.is_test or name in _TRIVIA or (name.startswith("_repr_") and name.endswith("_"))
 
@@ -242,7 +160,7 @@ def enumerate_mutations(
     src = SourceText(source)
     tree = ast.parse(src.parsable)
     result: list[Mutation] = []
-    for fn in _functions(path, tree):
+    for fn in walk_functions(path, tree):
         if _skipped(fn) or (only is not None and fn.qualname not in only):
             continue
         edits = FunctionMutator(src, fn.node, fn.qualname, wanted).run()
@@ -296,44 +214,3 @@ def _balanced(mutations: list[Mutation], limit: int) -> list[Mutation]:
                 chosen.add(id(queue[rank]))
         rank += 1
     return [m for m in mutations if id(m) in chosen]
-
-
-def sample_mutations(mutations: Sequence[Mutation], n: int, seed: int = 0) -> list[Mutation]:
-    """Up to ``n`` distinct mutations spread over functions and kinds, in the order to try them.
-
-    Functions take turns (round robin, in a shuffled order); at each turn a function gives the
-    kind picked least so far among those it has, so no kind crowds the others out. The same
-    ``mutations`` and ``seed`` always give the same list.
-    """
-    rng = random.Random(seed)
-    per_function: dict[tuple[str, str], dict[str, list[Mutation]]] = {}
-    seen: set[str] = set()
-    for m in mutations:
-        if m.key() in seen:
-            continue
-        seen.add(m.key())
-        per_function.setdefault((m.path, m.qualname), {}).setdefault(m.kind, []).append(m)
-    order = list(per_function)
-    rng.shuffle(order)
-    for kinds in per_function.values():
-        for queue in kinds.values():
-            rng.shuffle(queue)
-    kind_order = list(KINDS)
-    rng.shuffle(kind_order)  # breaks ties between kinds picked equally often
-    picked_per_kind: dict[str, int] = defaultdict(int)
-    result: list[Mutation] = []
-    while len(result) < n and order:
-        still_open = []
-        for fn in order:
-            if len(result) >= n:
-                break
-            kinds = per_function[fn]
-            kind = min(kinds, key=lambda k: (picked_per_kind[k], kind_order.index(k)))
-            result.append(kinds[kind].pop())
-            picked_per_kind[kind] += 1
-            if not kinds[kind]:
-                del kinds[kind]
-            if kinds:
-                still_open.append(fn)
-        order = still_open
-    return result

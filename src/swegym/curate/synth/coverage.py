@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from swegym.harness.parsers import PASSING, json_records
 
@@ -39,14 +38,6 @@ def parse_records(results: str) -> tuple[dict[str, str], dict[tuple[str, int], s
         elif rec.get("message") and rec.get("nodeid"):
             messages.setdefault(str(rec["nodeid"]), str(rec["message"]))
     return messages, dict(covers)
-
-
-def is_test_path(path: str) -> bool:
-    """Whether a repo path is test code (never a place to inject a bug)."""
-    p = PurePosixPath(path)
-    if any(part in {"tests", "test", "testing"} for part in p.parts[:-1]):
-        return True
-    return p.name.startswith("test_") or p.name.endswith("_test.py") or p.name == "conftest.py"
 
 
 def function_starts(source: str) -> dict[int, tuple[int, int]]:

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from swegym.curate.coverage import test_file_of
+from swegym.curate.synth.coverage import test_file_of
 
 MAX_REPRO_LINES = 40
 
@@ -120,3 +120,23 @@ def rewrite(statement: str, rewriter: Rewriter | None, forbidden: list[str]) -> 
     if len(text) < 40 or any(f and f in text for f in forbidden):
         return statement, False
     return text + "\n", True
+
+
+REWRITE_PROMPT = (
+    "Rewrite this bug report as a GitHub issue written by a user of the library: a short title, "
+    "what they did, what happened, what they expected. Keep the reproduction code and the error "
+    "message. Do not guess where the bug is or how to fix it. Reply with the issue only.\n\n"
+)
+
+
+def openai_rewriter(model: str, base_url: str) -> Rewriter:
+    """A statement rewriter over an OpenAI-compatible endpoint serving ``model``."""
+    from swegym.agent.models.openai_compat import OpenAICompatModel, OpenAIConfig
+
+    client = OpenAICompatModel(OpenAIConfig(model=model, base_url=base_url, temperature=0.3, max_tokens=800))
+
+    def run(statement: str) -> str:
+        reply = client.complete([{"role": "user", "content": REWRITE_PROMPT + statement}], [])
+        return reply.content
+
+    return run

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from swegym.harness.validate import ValidationResult
+from swegym.harness.validation_run import ValidationSummary
 from swegym.tasks.model import Task
 
 
@@ -17,6 +18,13 @@ class CheckResult(BaseModel):
     instance_id: str
     status: Literal["ok", "changed", "invalid", "error", "leak"]
     detail: str = ""
+
+
+class DatasetCheck(BaseModel):
+    """The verdicts on a dataset's tasks, and the summary of their fresh validation."""
+
+    results: list[CheckResult]
+    validation: ValidationSummary
 
 
 def unlabeled(task: Task) -> Task:
@@ -50,24 +58,23 @@ def compare(task: Task, result: ValidationResult, leaks: list[str]) -> CheckResu
 
 def check_dataset(
     tasks: list[Task], out: Path, *, runs: int, workers: int, mirrors: dict[str, str]
-) -> list[CheckResult]:
+) -> DatasetCheck:
     """Validate every task afresh (resumable journal under ``out``) and compare labels."""
-    from swegym.cli.common import out_paths
-    from swegym.cli.validate_cmd import run_validation
     from swegym.curate.leaks import check_leaks
-    from swegym.harness.batch import read_done
+    from swegym.harness.batch import out_paths, read_done
+    from swegym.harness.validation_run import validate_tasks
     from swegym.sources.materialize import materialize
 
     out.mkdir(parents=True, exist_ok=True)
     tasks_file = out / "revalidated.jsonl"
-    run_validation(
+    summary = validate_tasks(
         [unlabeled(t) for t in tasks],
         tasks_file,
         runs=runs,
         workers=workers,
         mirrors=mirrors,
         fresh=False,
-        as_json=True,
+        quiet=True,
     )
     done = read_done(out_paths(tasks_file)[0])
     results = []
@@ -78,4 +85,4 @@ def check_dataset(
             continue
         leaks = check_leaks(task, materialize(task, mirrors))
         results.append(compare(task, ValidationResult.model_validate(row), leaks))
-    return results
+    return DatasetCheck(results=results, validation=summary)

@@ -1,4 +1,4 @@
-"""Mining fix commits: classify a history's commits and extract raw task instances.
+"""Mining fix commits: extract raw task instances from a history's candidate commits.
 
 A raw instance comes from one mainline commit (plain, squash-merged PR, or merge commit diffed
 against its first parent) that changes both Python code and tests: base commit = the parent,
@@ -12,67 +12,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Literal
+from pathlib import Path
 
-from swegym.curate import history
-from swegym.curate.history import Commit
-from swegym.curate.issues import GitHubIssues, parse_refs, problem_statement, word_count
 from swegym.curate.leaks import statement_leaks, tree_leaks
+from swegym.curate.mine import history
+from swegym.curate.mine.classify import classify_path, is_candidate
+from swegym.curate.mine.history import Commit
+from swegym.curate.mine.issues import GitHubIssues, parse_refs, problem_statement, word_count
 from swegym.tasks.model import Task
-
-FileKind = Literal["test", "code", "docs", "ci", "build", "other"]
-
-_TEST_DIRS = {"test", "tests", "testing"}
-_DOC_DIRS = {"doc", "docs", "documentation"}
-_DOC_NAMES = re.compile(
-    r"^(?:changelog|changes|history|authors|contributors|readme|license|news|notice)", re.I
-)
-_DOC_SUFFIXES = {".rst", ".md", ".txt", ".adoc", ".ipynb", ".png", ".svg", ".jpg", ".css", ".html"}
-_BUILD_NAMES = {
-    "setup.py", "setup.cfg", "pyproject.toml", "manifest.in", "tox.ini", "noxfile.py", "makefile",
-    "poetry.lock", "uv.lock", "pipfile", "pipfile.lock", "pdm.lock", "environment.yml", "pytest.ini",
-}  # fmt: skip
-_CI_PREFIXES = (".github/", ".circleci/", ".azure-pipelines/", "ci/", ".ci/")
-_CI_NAMES = re.compile(
-    r"^\.(?:travis|pre-commit|readthedocs|coveragerc|git|mailmap|codecov|flake8|editorconfig)"
-)
-_CI_FILES = {
-    "appveyor.yml",
-    "azure-pipelines.yml",
-    "codecov.yml",
-    "readthedocs.yml",
-    "mkdocs.yml",
-    ".coveragerc",
-}
-
-
-def classify_path(path: str) -> FileKind:
-    """What a changed file is, for mining: a test, Python code, docs, CI, build metadata or other."""
-    p = PurePosixPath(path)
-    name = p.name.lower()
-    if (
-        _TEST_DIRS & set(p.parts[:-1])
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    ):
-        return "test"
-    if p.parts[0].lower() in _DOC_DIRS:
-        return "docs"
-    if path.startswith(_CI_PREFIXES) or _CI_NAMES.match(name) or name in _CI_FILES:
-        return "ci"
-    if name in _BUILD_NAMES or re.match(r"requirements.*\.(txt|in)$", name) or p.parts[0] == "requirements":
-        return "build"
-    if p.suffix == ".py":
-        return "code"
-    if _DOC_NAMES.match(name) or p.suffix.lower() in _DOC_SUFFIXES:
-        return "docs"
-    return "other"
 
 
 @dataclass
-class Limits:
+class MineLimits:
     """Size limits on a raw instance (large changes make poor, slow tasks)."""
 
     max_gold_files: int = 10
@@ -95,14 +46,6 @@ class StageCounts:
         self.dropped.setdefault(stage, Counter())[reason] += 1
 
 
-def is_candidate(commit: Commit) -> bool:
-    """A commit that changes Python code and Python tests (against its first parent)."""
-    kinds = [(classify_path(p), p.endswith(".py"), status) for status, p in commit.files]
-    has_code = any(k == "code" for k, _, _ in kinds)
-    has_test = any(k == "test" and py and s != "D" for k, py, s in kinds)
-    return commit.parent is not None and has_code and has_test
-
-
 def _changed_lines(patch: str) -> int:
     return sum(1 for ln in patch.splitlines() if ln[:1] in "+-" and not ln.startswith(("+++", "---")))
 
@@ -120,7 +63,7 @@ class Extractor:
     repo_dir: Path
     repo: str
     source: str
-    limits: Limits = field(default_factory=Limits)
+    limits: MineLimits = field(default_factory=MineLimits)
     github: GitHubIssues | None = None
 
     def extract(self, commit: Commit) -> Task | str:

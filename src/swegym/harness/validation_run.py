@@ -1,0 +1,95 @@
+"""Validating a batch of tasks into a dataset: a resumable journal, the valid tasks, a summary.
+
+``validate_tasks`` is what ``swegym validate``, ``swegym tasks build``, ``swegym tasks check`` and
+``swegym curate synth`` share. Next to ``out`` it keeps (see ``batch.out_paths``) the results
+journal (a rerun resumes from it), the summary and the logs of every run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from swegym.envs.spec import SpecDirs
+from swegym.harness.batch import fingerprint_of, out_paths, read_done, run_batch
+from swegym.harness.report import validation_summary
+from swegym.harness.validate import ValidationResult, validate_task
+from swegym.tasks.export import export_tasks
+from swegym.tasks.model import Task
+
+
+class ValidationSummary(BaseModel):
+    """What a validation run found; its JSON (``to_json``) is the ``.summary.json`` file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    total: int
+    valid: int
+    invalid: int
+    errors: int
+    fail_to_pass_tests: int
+    pass_to_pass_tests: int
+    flaky_tests: int
+    per_owner: dict[str, dict[str, int]] = Field(description="owner -> status -> count.")
+    problems: dict[str, str] = Field(description="instance_id -> 'status: reason' of every non-valid task.")
+    runs: int = Field(description="Runs of each patch (more find flaky tests).")
+    tasks_file: str = Field(description="Where the valid tasks were written.")
+    results_file: str = Field(description="The journal of every task's result.")
+    results: list[ValidationResult] = Field(default_factory=list, exclude=True)
+    """Every task's result (not part of the summary file)."""
+
+    def to_json(self) -> str:
+        """The summary file's text (indented JSON)."""
+        return json.dumps(self.model_dump(mode="json"), indent=2)
+
+
+def validate_tasks(
+    rows: list[Task],
+    out: Path,
+    *,
+    runs: int,
+    workers: int,
+    mirrors: dict[str, str],
+    fresh: bool,
+    quiet: bool,
+    spec_dirs: SpecDirs = (),
+) -> ValidationSummary:
+    """Validate ``rows`` (resuming from the journal next to ``out``); write tasks and summary.
+
+    The valid tasks, labelled, go to ``out`` in the order of ``rows``. ``fresh`` drops earlier
+    results; ``quiet`` hides the progress bar; ``spec_dirs`` adds env spec directories.
+    """
+    journal, summary_path, logs = out_paths(out)
+    if fresh:
+        journal.unlink(missing_ok=True)
+    run_batch(
+        rows,
+        lambda t: validate_task(t, runs=runs, mirrors=mirrors, log_dir=logs, spec_dirs=spec_dirs),
+        journal,
+        key=lambda t: t.instance_id,
+        workers=workers,
+        label="validate",
+        describe=lambda r: f"{r.instance_id}: {r.status}",
+        quiet=quiet,
+        fingerprint=lambda t: fingerprint_of(t, runs),
+        on_error=lambda t, exc: ValidationResult(
+            instance_id=t.instance_id, status="error", reason=f"{type(exc).__name__}: {exc}", runs=runs
+        ),
+    )
+    ids = {t.instance_id for t in rows}
+    done = {k: v for k, v in read_done(journal).items() if k in ids}
+    results = [ValidationResult.model_validate(v) for v in done.values()]
+    order = {t.instance_id: i for i, t in enumerate(rows)}
+    valid = sorted((r.task for r in results if r.task is not None), key=lambda t: order[t.instance_id])
+    export_tasks(valid, out)
+    summary = ValidationSummary(
+        **validation_summary([r.model_dump() for r in results]),
+        runs=runs,
+        tasks_file=str(out),
+        results_file=str(journal),
+        results=results,
+    )
+    summary_path.write_text(summary.to_json())
+    return summary
