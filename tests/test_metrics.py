@@ -12,7 +12,9 @@ import pytest
 
 from swegym.metrics.passk import bootstrap_ci, mean_pass_at_k, pass_at_k
 from swegym.metrics.plots import PLOT_FILES, write_plots
-from swegym.metrics.report import build_report, render_text
+from swegym.metrics.render import render_text
+from swegym.metrics.report import build_report
+from swegym.rollouts.records import EpisodeRecord
 
 # --------------------------------------------------------------------------------------------
 # pass@k
@@ -109,8 +111,8 @@ def test_bootstrap_ci_degenerate_and_bad_input() -> None:
 
 def episode(
     iid: str, repo: str, sample: int, resolved: bool | None, outcome: str, turns: int, **kw: Any
-) -> dict:
-    ep = {
+) -> EpisodeRecord:
+    ep: dict[str, Any] = {
         "instance_id": iid,
         "repo": repo,
         "sample": sample,
@@ -126,10 +128,16 @@ def episode(
         "model": "m1",
     }
     ep.update(kw)
-    return ep
+    return EpisodeRecord.model_validate(ep)
 
 
-def synthetic() -> list[dict]:
+def report_json(episodes: list[EpisodeRecord]) -> dict[str, Any]:
+    """The report as ``report.json`` holds it (the shape readers of the file rely on)."""
+    data: dict[str, Any] = json.loads(build_report(episodes).to_json())
+    return data
+
+
+def synthetic() -> list[EpisodeRecord]:
     # task A: n=3, c=1 | task B: 3 episodes, one infra error -> n=2, c=2 | task C: n=2, c=0
     return [
         episode("a__a-1", "org/one", 0, True, "resolved", 1),
@@ -144,7 +152,7 @@ def synthetic() -> list[dict]:
 
 
 def test_build_report_numbers() -> None:
-    r = build_report(synthetic())
+    r = report_json(synthetic())
     t = r["totals"]
     assert t["episodes"] == 8
     assert t["tasks"] == 3
@@ -204,6 +212,7 @@ def test_build_report_numbers() -> None:
         "limit_reached": 1,
         "model_error": 0,
         "infra_error": 1,
+        "ungraded": 0,
     }
     assert r["by_config"] == []
     assert r["distributions"]["turns"] == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -217,7 +226,7 @@ def test_build_report_by_config_and_oddities() -> None:
         episode("c__c-3", "org/two", 0, False, "model_error", 1, model="m2", temperature=0.0),
         episode("c__c-3", "org/two", 0, False, "weird_new_outcome", 1, model="m2", temperature=0.0),  # dup
     ]
-    r = build_report(eps)
+    r = report_json(eps)
     assert r["totals"]["duplicate_samples"] == 1
     assert r["totals"]["K"] == 4  # A: 3 + 1 records, C: 2 + 2 records
     cfg = {(row["model"], row["temperature"]): row for row in r["by_config"]}
@@ -240,7 +249,7 @@ def test_build_report_uneven_samples_and_all_errors() -> None:
         episode("z", "o/s", 0, None, "infra_error", 0),
         episode("z", "o/s", 1, None, "model_error", 0),
     ]
-    r = build_report(eps)
+    r = report_json(eps)
     assert r["totals"]["K"] == 3
     assert r["totals"]["min_samples"] == 1
     pk = {row["k"]: row for row in r["pass_at_k"]}
@@ -252,7 +261,7 @@ def test_build_report_uneven_samples_and_all_errors() -> None:
     repos = {row["repo"]: row for row in r["per_repo"]}
     assert repos["o/s"]["resolve_rate"] is None
     assert repos["o/s"]["pass_at_1"] is None
-    text = render_text(r)
+    text = render_text(build_report(eps))
     assert "o/s" in text
 
 
@@ -261,30 +270,72 @@ def test_build_report_pass_at_k_none_when_no_task_qualifies() -> None:
         episode("x", "o/r", 0, True, "resolved", 3),
         episode("x", "o/r", 1, None, "infra_error", 3),
     ]
-    r = build_report(eps)
+    r = report_json(eps)
     assert r["pass_at_k"][1] == {"k": 2, "tasks": 0, "value": None, "ci_low": None, "ci_high": None}
-    assert "-" in render_text(r)
+    assert "-" in render_text(build_report(eps))
 
 
 def test_build_report_minimal_records() -> None:
-    r = build_report([{"instance_id": "x", "resolved": False}])
+    minimal = [EpisodeRecord(instance_id="x", resolved=False)]
+    r = report_json(minimal)
     assert r["totals"]["tasks"] == 1
     assert r["per_repo"][0]["repo"] == "unknown"
     assert r["outcomes"]["unknown"] == 1
     assert r["episode_stats"]["turns"] == {"mean": None, "median": None, "total": None, "count": 0}
     assert r["time_split"]["model_share"] is None
-    render_text(r)
+    assert r["tool_calls"]["episodes"] == 0 and r["tool_calls"]["mean"] is None
+    assert "tool calls" not in render_text(build_report(minimal))
 
 
 def test_build_report_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="no episodes"):
         build_report([])
+    with pytest.raises(ValueError, match="not an EpisodeRecord"):
+        build_report([{"instance_id": "x", "resolved": True}])  # type: ignore[list-item]
+    # A record without an instance id or a grade cannot be made (pydantic's error is a ValueError).
     with pytest.raises(ValueError, match="instance_id"):
-        build_report([{"resolved": True}])
+        EpisodeRecord.model_validate({"resolved": True})
     with pytest.raises(ValueError, match="resolved"):
-        build_report([{"instance_id": "x"}])
+        EpisodeRecord.model_validate({"instance_id": "x"})
     with pytest.raises(ValueError, match="resolved"):
-        build_report([{"instance_id": "x", "resolved": "yes"}])
+        EpisodeRecord.model_validate({"instance_id": "x", "resolved": "yes"})
+
+
+def test_tool_call_section_counts_calls_and_the_share_that_parsed() -> None:
+    eps = [
+        episode("a", "org/one", 0, True, "resolved", 3, tool_calls=4, tool_calls_parsed=3),
+        episode("a", "org/one", 1, False, "tests_failed", 2, tool_calls=2, tool_calls_parsed=2),
+        episode("b", "org/two", 0, False, "no_diff", 1, tool_calls=1, tool_calls_parsed=0),
+        episode("c", "org/two", 0, None, "infra_error", 0),  # a row from before tool calls were counted
+    ]
+    rep = build_report(eps)
+    calls = rep.tool_calls
+    assert (calls.episodes, calls.total, calls.parsed) == (3, 7, 5)
+    assert calls.mean == pytest.approx(7 / 3) and calls.median == 2.0
+    assert calls.parsed_share == pytest.approx(5 / 7)
+    assert [r.repo for r in calls.per_repo] == [r.repo for r in rep.per_repo]
+    two = {r.repo: r for r in calls.per_repo}["org/two"]
+    assert (two.episodes, two.total, two.parsed_share) == (1, 1, 0.0)
+    assert "tool calls: 2.333 per episode (median 2.000), 7 in all, 71.4% parsed" in render_text(rep)
+
+
+def test_report_json_keeps_its_sections_and_row_keys_first() -> None:
+    data = report_json(synthetic())
+    assert list(data) == [
+        "totals",
+        "pass_at_k",
+        "per_repo",
+        "episode_stats",
+        "time_split",
+        "outcomes",
+        "by_config",
+        "distributions",
+        "tool_calls",
+    ]
+    assert list(data["per_repo"][0])[:2] == ["repo", "tasks"]
+    assert list(data["tool_calls"]["per_repo"][0])[:2] == ["repo", "episodes"]
+    eps = [*synthetic(), episode("a__a-1", "org/one", 3, True, "resolved", 1, model="m2")]
+    assert list(report_json(eps)["by_config"][0])[:3] == ["model", "temperature", "tasks"]
 
 
 def test_render_text() -> None:
@@ -317,7 +368,7 @@ def test_write_plots(tmp_path: Path) -> None:
 
 def test_write_plots_without_data(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    r = build_report([{"instance_id": "x", "resolved": None}])
+    r = build_report([EpisodeRecord(instance_id="x", resolved=None)])
     paths = write_plots(r, tmp_path)
     assert len(paths) == len(PLOT_FILES)
     assert all(p.stat().st_size > 0 for p in paths)

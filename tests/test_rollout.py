@@ -13,21 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import labelled
 from swegym.tasks.export import export_tasks
 from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
 
 pytestmark = pytest.mark.sandbox
-
-
-def labelled(calc_task: Task, n: int) -> list[Task]:
-    base = calc_task.model_copy(
-        update={
-            "FAIL_TO_PASS": ["tests/test_calc.py::test_clamp_upper"],
-            "PASS_TO_PASS": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"],
-        }
-    )
-    return [base.model_copy(update={"instance_id": f"fixture__calc-{i}"}) for i in range(n)]
 
 
 def oracle_rollout(src: Path, run: Path, *extra: str) -> list[str]:

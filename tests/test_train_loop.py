@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conftest import labelled
 from swegym.tasks.export import export_tasks
 from swegym.tasks.model import Task
 
@@ -37,16 +38,6 @@ def swegym(*args: str, timeout: int = 1800) -> str:
     TIMINGS[stage] = TIMINGS.get(stage, 0.0) + round(time.perf_counter() - start, 1)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout
-
-
-def labelled(calc_task: Task, n: int) -> list[Task]:
-    base = calc_task.model_copy(
-        update={
-            "FAIL_TO_PASS": ["tests/test_calc.py::test_clamp_upper"],
-            "PASS_TO_PASS": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"],
-        }
-    )
-    return [base.model_copy(update={"instance_id": f"fixture__calc-{i}"}) for i in range(n)]
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import itertools
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from swegym.errors import MissingExtraError, OutOfMemoryError, TrainError, UnknownModelError
 from swegym.metrics.bestk import best_at_k, bootstrap_mean_ci, random_at_k
+from swegym.rollouts.records import EpisodeRecord
 from swegym.train.chat import to_text_format
 from swegym.train.deps import oom_guard, require
 from swegym.train.judge import TRUNCATION_MARKER, judge_messages, truncate_middle
@@ -55,22 +55,23 @@ def test_truncate_middle_keeps_both_ends_with_a_marker() -> None:
     assert TRUNCATION_MARKER.split("{")[0] in cut
 
 
-def episode(resolved: bool) -> dict[str, Any]:
+def episode(resolved: bool) -> EpisodeRecord:
     call = {
         "id": "c1",
         "type": "function",
         "function": {"name": "execute_bash", "arguments": '{"command": "ls"}'},
     }
-    return {
-        "resolved": resolved,
-        "diff": "diff --git a/calc.py b/calc.py\n",
-        "messages": [
+    return EpisodeRecord(
+        instance_id="fixture__calc-1",
+        resolved=resolved,
+        diff="diff --git a/calc.py b/calc.py\n",
+        messages=[
             {"role": "system", "content": "sys"},
             {"role": "user", "content": "Fix clamp."},
             {"role": "assistant", "content": "", "tool_calls": [call]},
             {"role": "tool", "name": "execute_bash", "content": "calc.py"},
         ],
-    }
+    )
 
 
 def test_judge_prompt_has_task_trajectory_and_diff() -> None:
@@ -83,7 +84,7 @@ def test_judge_prompt_has_task_trajectory_and_diff() -> None:
 def test_text_format_renders_swe_gym_calls() -> None:
     from swegym.agent.schemas import TOOLS
 
-    out = to_text_format(episode(True)["messages"], TOOLS)
+    out = to_text_format(episode(True).messages or [], TOOLS)
     assert "BEGIN FUNCTION: execute_bash" in out[0]["content"]
     assert out[2]["content"] == "<function=execute_bash>\n<parameter=command>ls</parameter>\n</function>"
     assert out[3] == {"role": "user", "content": "EXECUTION RESULT of [execute_bash]:\ncalc.py"}
@@ -147,3 +148,17 @@ def test_scaling_config_and_nested_subsets(tmp_path: Path) -> None:
         load_scaling_config(f)
     f.write_text(json.dumps({"runs": ["runs/a"], "sizes": [122, 245, 491]}))
     assert load_scaling_config(f).sft == {"preset": "paper"}
+
+
+def test_rerank_picks_the_top_scored_record_and_tabulates_best_at_k() -> None:
+    from swegym.train.rerank import Scored, metrics_table, pick_best
+
+    def scored(sample: int, resolved: bool, score: float) -> Scored:
+        ep = EpisodeRecord(instance_id="t", sample=sample, resolved=resolved, outcome="resolved")
+        return Scored(episode=ep, score=score)
+
+    groups = {"t": [scored(0, False, 0.2), scored(1, True, 0.9), scored(2, True, 0.9)]}
+    assert pick_best(groups)[0].sample == 1  # the earliest sample among tied scores
+    rows = metrics_table(groups, n_boot=50, seed=0)
+    assert [r["k"] for r in rows] == [1, 2, 3]
+    assert rows[-1]["best_at_k"] == 1.0 and rows[0]["random_at_k"] == pytest.approx(2 / 3)

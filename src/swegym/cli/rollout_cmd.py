@@ -7,12 +7,16 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from swegym.cli.common import MirrorOpt, SkipOpt, TasksOpt, get_tasks, mirrors
 from swegym.errors import SwegymError
+
+if TYPE_CHECKING:
+    from swegym.metrics.report import Report
+    from swegym.rollouts.store import RunStore
 
 BUILTIN_MODELS = ("local", "oracle", "wrong")
 
@@ -160,7 +164,7 @@ def rollout(
             bar = progress.add_task(
                 "rollout", total=len(rows) * k, resolved=0, completed=len(store.done_keys())
             )
-            counter = {"resolved": sum(1 for e in store.episodes() if e["resolved"])}
+            counter = {"resolved": sum(1 for e in store.episodes() if e.resolved)}
 
             def on_done(res: Any) -> None:
                 counter["resolved"] += int(bool(res.resolved))
@@ -185,14 +189,11 @@ def rollout(
     _write_report(out, store, quiet=False)
 
 
-def _write_report(run: Path, store: Any, quiet: bool) -> dict[str, Any]:
-    from swegym.metrics.report import build_report, render_text
+def _write_report(run: Path, store: RunStore, quiet: bool) -> Report:
+    from swegym.metrics.render import render_text
+    from swegym.metrics.report import write_report
 
-    episodes = list(store.episodes())
-    if not episodes:
-        raise SwegymError(f"{run}: the run has no finished episodes yet")
-    report = build_report(episodes)
-    (run / "report.json").write_text(json.dumps(report, indent=2))
+    report = write_report(run, store)
     if not quiet:
         typer.echo(render_text(report))
     return report
@@ -221,7 +222,7 @@ def report(
         if not as_json:
             typer.echo(f"plots: {', '.join(str(p) for p in paths)}")
     if as_json:
-        typer.echo(json.dumps(rep, indent=2))
+        typer.echo(json.dumps(rep.model_dump(mode="json"), indent=2))
 
 
 def export(

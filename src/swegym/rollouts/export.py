@@ -15,12 +15,11 @@ FORMATS = ("jsonl", "parquet", "hf", "predictions")
 
 
 def _rows(store: RunStore) -> list[dict[str, Any]]:
-    rows = []
-    for ep in store.episodes(with_messages=True):
-        ep.pop("status", None)
-        ep["tools"] = TOOLS
-        rows.append(ep)
-    return rows
+    """Each episode's columns and messages as JSON values, plus the tool schemas it was given."""
+    return [
+        {**ep.model_dump(mode="json", exclude={"run"}), "tools": TOOLS}
+        for ep in store.episodes(with_messages=True)
+    ]
 
 
 def export_run(store: RunStore, fmt: str, out: Path, *, sample: int | None = None) -> int:
@@ -66,17 +65,13 @@ def _predictions(store: RunStore, out: Path, sample: int) -> int:
     n = 0
     with out.open("w", encoding="utf-8") as fh:
         for ep in store.episodes():
-            if ep["sample"] != sample:
+            if ep.sample != sample:
                 continue
-            fh.write(
-                json.dumps(
-                    {
-                        "instance_id": ep["instance_id"],
-                        "model_name_or_path": ep["model"],
-                        "model_patch": ep["diff"] or "",
-                    }
-                )
-                + "\n"
-            )
+            pred = {
+                "instance_id": ep.instance_id,
+                "model_name_or_path": ep.model,
+                "model_patch": ep.diff or "",
+            }
+            fh.write(json.dumps(pred) + "\n")
             n += 1
     return n

@@ -3,6 +3,9 @@
 An episode is claimed (``status='running'``) when it starts and written whole, with its messages,
 in one transaction when it ends, so ``kill -9`` at any moment loses no finished episode and never
 leaves a half-written one: on resume, running claims are dropped and those episodes start again.
+
+The ``episodes`` table's columns are the fields of `EpisodeRecord` (plus ``status``); a run made
+before a column existed gets it added, NULL in its old rows, when it is opened.
 """
 
 from __future__ import annotations
@@ -17,17 +20,13 @@ from typing import Any
 
 from swegym.agent.loop import EpisodeResult
 from swegym.errors import SwegymError
+from swegym.rollouts.records import COLUMNS, EpisodeRecord, column_sql, from_sql, to_sql
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS episodes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    instance_id TEXT NOT NULL, sample INTEGER NOT NULL, repo TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL, model TEXT, temperature REAL,
-    outcome TEXT, resolved INTEGER, reward REAL, turns INTEGER,
-    prompt_tokens INTEGER, completion_tokens INTEGER,
-    model_seconds REAL, env_seconds REAL, total_seconds REAL,
-    diff TEXT, report TEXT, error TEXT, started_at REAL, finished_at REAL,
+    {", ".join(column_sql(c) for c in COLUMNS)},
+    status TEXT NOT NULL,
     UNIQUE (instance_id, sample)
 );
 CREATE TABLE IF NOT EXISTS messages (
@@ -38,25 +37,6 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (episode_id, idx)
 );
 """
-
-EPISODE_COLUMNS = (
-    "instance_id",
-    "sample",
-    "repo",
-    "model",
-    "temperature",
-    "outcome",
-    "resolved",
-    "reward",
-    "turns",
-    "prompt_tokens",
-    "completion_tokens",
-    "model_seconds",
-    "env_seconds",
-    "total_seconds",
-    "diff",
-    "error",
-)
 
 
 class RunStore:
@@ -76,8 +56,28 @@ class RunStore:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
+            self._add_missing_columns()
         except sqlite3.DatabaseError as exc:
             raise SwegymError(f"{self.path}: not a readable rollout database ({exc})") from None
+
+    def _missing_columns(self) -> list[str]:
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(episodes)")}
+        return [c for c in COLUMNS if c not in have]
+
+    def _add_missing_columns(self) -> None:
+        """Add the columns of `EpisodeRecord` that a run made by an older swegym lacks."""
+        if not self._missing_columns():
+            return  # the usual case: no write lock taken, so read-only use stays read-only
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                # Checked again under the write lock: another process may have just added them.
+                for name in self._missing_columns():
+                    self.db.execute(f"ALTER TABLE episodes ADD COLUMN {column_sql(name)}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     # -- run metadata --------------------------------------------------------------------
     def get_meta(self, key: str) -> Any:
@@ -109,63 +109,36 @@ class RunStore:
 
     def save(self, ep: EpisodeResult) -> None:
         """Write a finished episode and its messages atomically."""
-        values = [getattr(ep, c) for c in EPISODE_COLUMNS]
-        values[EPISODE_COLUMNS.index("resolved")] = None if ep.resolved is None else int(ep.resolved)
+        fields = ep.model_dump(include=set(COLUMNS))
+        record = EpisodeRecord.model_validate({**fields, "finished_at": time.time()})
+        cols = ", ".join(COLUMNS)
+        marks = ", ".join("?" for _ in COLUMNS)
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 self.db.execute(
                     "DELETE FROM episodes WHERE instance_id = ? AND sample = ?", (ep.instance_id, ep.sample)
                 )
-                cols = ", ".join(EPISODE_COLUMNS)
-                marks = ", ".join("?" for _ in EPISODE_COLUMNS)
                 cur = self.db.execute(
-                    f"INSERT INTO episodes ({cols}, report, status, finished_at) "
-                    f"VALUES ({marks}, ?, 'done', ?)",
-                    (*values, json.dumps(ep.report) if ep.report is not None else None, time.time()),
+                    f"INSERT INTO episodes ({cols}, status) VALUES ({marks}, 'done')", to_sql(record)
                 )
-                eid = cur.lastrowid
-                rows = []
-                for i, msg in enumerate(ep.messages):
-                    step = ep.steps[i] if i < len(ep.steps) else {}
-                    rows.append(
-                        (
-                            eid,
-                            i,
-                            msg.get("role"),
-                            msg.get("content"),
-                            json.dumps(msg["tool_calls"]) if msg.get("tool_calls") else None,
-                            msg.get("tool_call_id"),
-                            msg.get("name"),
-                            step.get("seconds"),
-                            step.get("prompt_tokens"),
-                            step.get("completion_tokens"),
-                            step.get("tool"),
-                            None if step.get("error") is None else int(bool(step.get("error"))),
-                        )
-                    )
-                self.db.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                self.db.executemany(
+                    "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _message_rows(cur.lastrowid, ep),
+                )
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
 
-    def episodes(self, *, with_messages: bool = False) -> Iterator[dict[str, Any]]:
-        """Finished episodes as dicts (ordered by task and sample)."""
-        self.db.row_factory = sqlite3.Row
-        try:
-            rows = self.db.execute(
-                "SELECT * FROM episodes WHERE status = 'done' ORDER BY instance_id, sample"
-            ).fetchall()
-            for row in rows:
-                ep = dict(row)
-                ep["resolved"] = None if ep["resolved"] is None else bool(ep["resolved"])
-                ep["report"] = json.loads(ep["report"]) if ep["report"] else None
-                if with_messages:
-                    ep["messages"] = self.messages(ep["id"])
-                yield ep
-        finally:
-            self.db.row_factory = None
+    def episodes(self, *, with_messages: bool = False) -> Iterator[EpisodeRecord]:
+        """Finished episodes (ordered by task and sample), with their messages if asked."""
+        rows = self.db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM episodes WHERE status = 'done' ORDER BY instance_id, sample"
+        ).fetchall()
+        for row in rows:
+            values = dict(zip(COLUMNS, row, strict=True))
+            yield from_sql(values, self.messages(values["id"]) if with_messages else None)
 
     def messages(self, episode_id: int) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -187,3 +160,27 @@ class RunStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _message_rows(episode_id: int | None, ep: EpisodeResult) -> list[tuple[Any, ...]]:
+    """Rows of the ``messages`` table: each message with its step's timing, tokens and tool."""
+    rows = []
+    for i, msg in enumerate(ep.messages):
+        step = ep.steps[i] if i < len(ep.steps) else {}
+        rows.append(
+            (
+                episode_id,
+                i,
+                msg.get("role"),
+                msg.get("content"),
+                json.dumps(msg["tool_calls"]) if msg.get("tool_calls") else None,
+                msg.get("tool_call_id"),
+                msg.get("name"),
+                step.get("seconds"),
+                step.get("prompt_tokens"),
+                step.get("completion_tokens"),
+                step.get("tool"),
+                None if step.get("error") is None else int(bool(step.get("error"))),
+            )
+        )
+    return rows

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from swegym.errors import TrainError
+from swegym.rollouts.records import EpisodeRecord
 from swegym.rollouts.store import RunStore
 
 
-def load_episodes(runs: list[Path], *, with_messages: bool = True) -> list[dict[str, Any]]:
+def load_episodes(runs: list[Path], *, with_messages: bool = True) -> list[EpisodeRecord]:
     """Finished, graded episodes of ``runs`` (each tagged with ``run``), in run order.
 
     Raises :class:`TrainError` for a path that is not a run, an unreadable database, or runs that
@@ -17,19 +18,19 @@ def load_episodes(runs: list[Path], *, with_messages: bool = True) -> list[dict[
     """
     if not runs:
         raise TrainError("no run given: pass --runs runs/NAME (made by `swegym rollout`)")
-    out: list[dict[str, Any]] = []
+    out: list[EpisodeRecord] = []
     for run in runs:
         if not run.exists():
             raise TrainError(f"{run}: no such run directory")
         store = RunStore(run, create=False)
         try:
             for ep in store.episodes(with_messages=with_messages):
-                if with_messages and not _well_formed(ep["messages"]):
+                if with_messages and not _well_formed(ep.messages or []):
                     raise TrainError(
-                        f"{run}: episode {ep['instance_id']}#{ep['sample']} has malformed messages "
+                        f"{run}: episode {ep.instance_id}#{ep.sample} has malformed messages "
                         "(expected system/user first, then assistant turns)"
                     )
-                ep["run"] = str(run)
+                ep.run = str(run)
                 out.append(ep)
         except TrainError:
             raise
@@ -51,9 +52,9 @@ def _well_formed(messages: list[dict[str, Any]]) -> bool:
     )
 
 
-def require_resolved(episodes: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+def require_resolved(episodes: list[EpisodeRecord], what: str) -> list[EpisodeRecord]:
     """The resolved episodes, or one line saying that none resolved."""
-    good = [e for e in episodes if e.get("resolved")]
+    good = [e for e in episodes if e.resolved]
     if not good:
         raise TrainError(
             f"{what} needs resolved episodes, and none of the {len(episodes)} episodes resolved its task"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from swegym.rollouts.records import EpisodeRecord
+
 JUDGE_SYSTEM = (
     "You are an expert software engineer reviewing an AI agent's attempt to resolve a GitHub issue. "
     "Read the issue, the agent's trajectory and its final patch, then judge whether the patch "
@@ -57,15 +59,15 @@ def task_statement(messages: list[dict[str, Any]]) -> str:
     return next((m.get("content") or "" for m in messages if m["role"] == "user"), "")
 
 
-def judge_messages(episode: dict[str, Any], max_chars: int = 24000) -> list[dict[str, str]]:
+def judge_messages(episode: EpisodeRecord, max_chars: int = 24000) -> list[dict[str, str]]:
     """The chat prompt (system + user) that asks the verifier about ``episode``.
 
     ``max_chars`` bounds the flattened trajectory (cut in the middle); the task and the diff are
     each bounded to a quarter of it the same way.
     """
-    msgs = episode["messages"]
+    msgs = episode.messages or []
     task = truncate_middle(task_statement(msgs), max(200, max_chars // 4))
-    diff = truncate_middle(episode.get("diff") or "(no changes)", max(200, max_chars // 4))
+    diff = truncate_middle(episode.diff or "(no changes)", max(200, max_chars // 4))
     traj = truncate_middle(flatten_trajectory(msgs), max_chars)
     user = (
         f"<issue>\n{task}\n</issue>\n\n<trajectory>\n{traj}\n</trajectory>\n\n"

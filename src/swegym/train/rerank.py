@@ -11,8 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from swegym.errors import TrainError
+from swegym.harness.verdict import Outcome
 from swegym.metrics.bestk import best_at_k, bootstrap_mean_ci, random_at_k
 from swegym.metrics.passk import pass_at_k
+from swegym.rollouts.records import EpisodeRecord
 from swegym.train.episodes import load_episodes
 
 DEFAULT_WEIGHTS = {"verifier": 0.5, "applies": 0.2, "existing_tests": 0.2, "agent_tests": 0.1}
@@ -35,7 +37,14 @@ class RerankConfig(BaseModel):
     seed: int = 0
 
 
-def metrics_table(groups: dict[str, list[dict[str, Any]]], n_boot: int, seed: int) -> list[dict[str, Any]]:
+class Scored(BaseModel):
+    """An episode with the score that ranks it among its task's episodes."""
+
+    episode: EpisodeRecord
+    score: float
+
+
+def metrics_table(groups: dict[str, list[Scored]], n_boot: int, seed: int) -> list[dict[str, Any]]:
     """Best@k, Pass@k and Random@k with bootstrap CIs for k = 1..K (tasks with n >= k)."""
     kmax = max(len(g) for g in groups.values())
     rows = []
@@ -43,8 +52,8 @@ def metrics_table(groups: dict[str, list[dict[str, Any]]], n_boot: int, seed: in
         tasks = [g for g in groups.values() if len(g) >= k]
         vals: dict[str, list[float]] = {"best": [], "pass": [], "random": []}
         for g in tasks:
-            scores = [e["score"] for e in g]
-            res = [bool(e["resolved"]) for e in g]
+            scores = [s.score for s in g]
+            res = [bool(s.episode.resolved) for s in g]
             vals["best"].append(best_at_k(scores, res, k))
             vals["pass"].append(pass_at_k(len(res), sum(res), k))
             vals["random"].append(random_at_k(res, k))
@@ -57,12 +66,12 @@ def metrics_table(groups: dict[str, list[dict[str, Any]]], n_boot: int, seed: in
     return rows
 
 
-def pick_best(groups: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def pick_best(groups: dict[str, list[Scored]]) -> list[EpisodeRecord]:
     """The highest-scored episode of each task (the earliest sample on ties)."""
-    return [max(g, key=lambda e: (e["score"], -e["sample"])) for _, g in sorted(groups.items())]
+    return [max(g, key=lambda s: (s.score, -s.episode.sample)).episode for _, g in sorted(groups.items())]
 
 
-def _scorer(cfg: RerankConfig) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def _scorer(cfg: RerankConfig) -> Callable[[EpisodeRecord], dict[str, Any]]:
     from swegym.train.verifier import Verifier
 
     verifier = Verifier(cfg.verifier)
@@ -74,12 +83,12 @@ def _scorer(cfg: RerankConfig) -> Callable[[dict[str, Any]], dict[str, Any]]:
     tasks_src = cfg.tasks or _run_tasks_source(cfg.runs[0])
     tasks = {t.instance_id: t for t in load_tasks(tasks_src).tasks}
 
-    def score(ep: dict[str, Any]) -> dict[str, Any]:
-        task = tasks.get(ep["instance_id"])
+    def score(ep: EpisodeRecord) -> dict[str, Any]:
+        task = tasks.get(ep.instance_id)
         if task is None:
-            raise TrainError(f"task {ep['instance_id']} is not in {tasks_src}; pass --tasks")
+            raise TrainError(f"task {ep.instance_id} is not in {tasks_src}; pass --tasks")
         p = verifier.score(ep)
-        sig = execution_signals(task, ep.get("diff") or "")
+        sig = execution_signals(task, ep.diff or "")
         return {"p_yes": p, "signals": sig, "hybrid": hybrid_score(p, sig, cfg.weights)}
 
     return score
@@ -100,33 +109,33 @@ def _run_tasks_source(run: Path) -> str:
 
 def rerank(cfg: RerankConfig, on_scored: Callable[[], None] | None = None) -> dict[str, Any]:
     """Score, pick, and write ``predictions.jsonl``, ``scores.jsonl``, ``rerank.json``, ``rerank.png``."""
-    episodes = [e for e in load_episodes(cfg.runs) if e.get("outcome") != "infra_error"]
+    episodes = [e for e in load_episodes(cfg.runs) if e.outcome != Outcome.INFRA_ERROR]
     if not episodes:
         raise TrainError("no graded episode to rerank (all ended in infrastructure errors)")
     out = cfg.out or cfg.runs[0] / "rerank"
     out.mkdir(parents=True, exist_ok=True)
     scorer = _scorer(cfg)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[str, list[Scored]] = defaultdict(list)
     with (out / "scores.jsonl").open("w") as fh:
         for ep in episodes:
             info = scorer(ep)
-            ep["score"] = info["hybrid"] if cfg.score == "hybrid" else info["p_yes"]
-            groups[ep["instance_id"]].append(ep)
-            keys = ("instance_id", "sample", "run", "resolved", "score")
-            fh.write(json.dumps({**{k: ep[k] for k in keys}, **info}) + "\n")
+            scored = Scored(episode=ep, score=info["hybrid"] if cfg.score == "hybrid" else info["p_yes"])
+            groups[ep.instance_id].append(scored)
+            row = {"instance_id": ep.instance_id, "sample": ep.sample, "run": ep.run, "resolved": ep.resolved}
+            fh.write(json.dumps({**row, "score": scored.score, **info}) + "\n")
             if on_scored:
                 on_scored()
     best = pick_best(groups)
     with (out / "predictions.jsonl").open("w") as fh:
         for ep in best:
-            pred = {"instance_id": ep["instance_id"], "model_name_or_path": f"{ep['model']}+rerank"}
-            fh.write(json.dumps({**pred, "model_patch": ep.get("diff") or ""}) + "\n")
+            pred = {"instance_id": ep.instance_id, "model_name_or_path": f"{ep.model}+rerank"}
+            fh.write(json.dumps({**pred, "model_patch": ep.diff or ""}) + "\n")
     report = {
         "score": cfg.score,
         "verifier": cfg.verifier,
         "tasks": len(groups),
         "episodes": len(episodes),
-        "picked_resolved": sum(bool(e["resolved"]) for e in best),
+        "picked_resolved": sum(bool(e.resolved) for e in best),
         "metrics": metrics_table(groups, cfg.n_boot, cfg.seed),
     }
     (out / "rerank.json").write_text(json.dumps(report, indent=2))

@@ -22,6 +22,8 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from swegym.errors import TrainError
+from swegym.harness.verdict import Outcome
+from swegym.metrics.schema import Report
 from swegym.train.deps import require
 
 
@@ -110,14 +112,15 @@ def _rollout(cfg: ScalingConfig, name: str, run: Path) -> float:
     done = subprocess.run(cmd, check=False)
     if done.returncode != 0:
         raise TrainError(f"rollout of {name} failed (status {done.returncode}); see {run}")
-    report = json.loads((run / "report.json").read_text())
-    outcomes = report.get("outcomes", {})
-    episodes = int(report["totals"]["episodes"])
-    failed = int(outcomes.get("model_error", 0)) + int(outcomes.get("infra_error", 0))
+    report = Report.model_validate_json((run / "report.json").read_text())
+    episodes = report.totals.episodes
+    failed = sum(report.outcomes.get(str(o), 0) for o in (Outcome.MODEL_ERROR, Outcome.INFRA_ERROR))
     if episodes and failed == episodes:
         # A resolve rate of 0 from episodes that never reached the model would be a false result.
         raise TrainError(f"every episode of {name} failed with a model or infrastructure error; see {run}")
-    return float(report["totals"]["resolve_rate"])
+    if report.totals.resolve_rate is None:
+        raise TrainError(f"no episode of {name} was graded; see {run}")
+    return report.totals.resolve_rate
 
 
 def run_scaling(cfg: ScalingConfig) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from swegym.agent.schemas import TOOLS
 from swegym.errors import TrainError
+from swegym.rollouts.records import EpisodeRecord
 from swegym.train.chat import prepare_messages, to_text_format, tokenize_conversation
 from swegym.train.deps import quiet_hf, require
 from swegym.train.episodes import load_episodes, require_resolved
@@ -59,37 +60,37 @@ def _action_key(messages: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(acts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def select(cfg: SFTDataConfig, episodes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def select(cfg: SFTDataConfig, episodes: list[EpisodeRecord]) -> tuple[list[EpisodeRecord], dict[str, int]]:
     """Resolved episodes after dedupe and the per-task cap; counts of what was dropped."""
     good = require_resolved(episodes, "SFT data")
     dropped = {"duplicates": 0, "over_cap": 0}
     seen: set[str] = set()
-    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_task: dict[str, list[EpisodeRecord]] = defaultdict(list)
     for ep in good:
-        key = _action_key(ep["messages"])
+        key = _action_key(ep.messages or [])
         if cfg.dedupe and key in seen:
             dropped["duplicates"] += 1
             continue
         seen.add(key)
-        by_task[ep["instance_id"]].append(ep)
+        by_task[ep.instance_id].append(ep)
     rng = random.Random(cfg.seed)
-    kept: list[dict[str, Any]] = []
+    kept: list[EpisodeRecord] = []
     for task in sorted(by_task):
         eps = by_task[task]
         if cfg.max_per_task is not None and len(eps) > cfg.max_per_task:
             dropped["over_cap"] += len(eps) - cfg.max_per_task
-            eps = sorted(rng.sample(eps, cfg.max_per_task), key=lambda e: (e["run"], e["sample"]))
+            eps = sorted(rng.sample(eps, cfg.max_per_task), key=lambda e: (e.run or "", e.sample))
         kept.extend(eps)
     return kept, dropped
 
 
-def build_rows(cfg: SFTDataConfig, episodes: list[dict[str, Any]], tokenizer: Any) -> dict[str, Any]:
+def build_rows(cfg: SFTDataConfig, episodes: list[EpisodeRecord], tokenizer: Any) -> dict[str, Any]:
     """Dataset rows and stats (see :func:`write_sft_dataset`)."""
     kept, dropped = select(cfg, episodes)
     dropped["over_length"] = 0
     rows = []
     for ep in kept:
-        msgs = [_clean(m) for m in ep["messages"]]
+        msgs = [_clean(m) for m in ep.messages or []]
         if cfg.text_tool_calls:
             msgs = [_clean(m) for m in to_text_format(strip_empty(msgs), TOOLS)]
         shown, tools = prepare_messages(tokenizer, strip_empty(msgs), TOOLS, cfg.text_tool_calls)
@@ -101,10 +102,10 @@ def build_rows(cfg: SFTDataConfig, episodes: list[dict[str, Any]], tokenizer: An
             {
                 "messages": msgs,
                 "tools": json.dumps(TOOLS),
-                "instance_id": ep["instance_id"],
-                "repo": ep["repo"],
-                "run": ep["run"],
-                "sample": ep["sample"],
+                "instance_id": ep.instance_id,
+                "repo": ep.repo,
+                "run": ep.run,
+                "sample": ep.sample,
                 "turns": sum(1 for m in msgs if m["role"] == "assistant"),
                 "tokens": n_tokens,
             }
@@ -117,15 +118,15 @@ def build_rows(cfg: SFTDataConfig, episodes: list[dict[str, Any]], tokenizer: An
 
 
 def sft_stats(
-    episodes: list[dict[str, Any]], rows: list[dict[str, Any]], dropped: dict[str, int]
+    episodes: list[EpisodeRecord], rows: list[dict[str, Any]], dropped: dict[str, int]
 ) -> dict[str, Any]:
     """Per repository: episodes read, resolved share, trajectories kept, tokens and turns."""
     per: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"episodes": 0, "resolved": 0, "kept": 0, "tokens": 0, "turns": 0}
     )
     for ep in episodes:
-        per[ep["repo"]]["episodes"] += 1
-        per[ep["repo"]]["resolved"] += int(bool(ep.get("resolved")))
+        per[ep.repo]["episodes"] += 1
+        per[ep.repo]["resolved"] += int(bool(ep.resolved))
     for r in rows:
         p = per[r["repo"]]
         p["kept"] += 1
@@ -143,7 +144,7 @@ def sft_stats(
                 "mean_turns": p["turns"] / p["kept"] if p["kept"] else 0.0,
             }
         )
-    n_res = sum(int(bool(e.get("resolved"))) for e in episodes)
+    n_res = sum(int(bool(e.resolved)) for e in episodes)
     totals = {
         "episodes": len(episodes),
         "resolved": n_res,

@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from swegym.errors import TrainError
+from swegym.harness.verdict import Outcome
+from swegym.rollouts.records import EpisodeRecord
 from swegym.train.chat import tokenize_prompt_completion
 from swegym.train.deps import oom_guard, quiet_hf, require
 from swegym.train.episodes import load_episodes
@@ -31,11 +33,11 @@ class VerifierDataConfig(BaseModel):
     seed: int = 0
 
 
-def build_verifier_rows(cfg: VerifierDataConfig, episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def build_verifier_rows(cfg: VerifierDataConfig, episodes: list[EpisodeRecord]) -> list[dict[str, Any]]:
     """One row per graded episode: ``prompt`` (messages), ``completion`` (YES/NO), ``label``."""
     # An infrastructure error says nothing about the patch, so it is neither a YES nor a NO.
-    pos = [e for e in episodes if e.get("resolved")]
-    neg = [e for e in episodes if not e.get("resolved") and e.get("outcome") != "infra_error"]
+    pos = [e for e in episodes if e.resolved]
+    neg = [e for e in episodes if not e.resolved and e.outcome != Outcome.INFRA_ERROR]
     if not pos or not neg:
         raise TrainError(
             f"verifier data needs resolved and unresolved episodes; got {len(pos)} resolved, {len(neg)} not"
@@ -46,15 +48,15 @@ def build_verifier_rows(cfg: VerifierDataConfig, episodes: list[dict[str, Any]])
         pos, neg = rng.sample(pos, n), rng.sample(neg, n)
     rows = []
     for ep in pos + neg:
-        label = int(bool(ep.get("resolved")))
+        label = int(bool(ep.resolved))
         rows.append(
             {
                 "prompt": judge_messages(ep, cfg.max_chars),
                 "completion": [{"role": "assistant", "content": LABELS[0] if label else LABELS[1]}],
                 "label": label,
-                "instance_id": ep["instance_id"],
-                "run": ep["run"],
-                "sample": ep["sample"],
+                "instance_id": ep.instance_id,
+                "run": ep.run,
+                "sample": ep.sample,
             }
         )
     rng.shuffle(rows)
@@ -128,7 +130,7 @@ class Verifier:
             self.model = self.model.to("cuda")
         self.model.eval()
 
-    def score(self, episode: dict[str, Any]) -> float:
+    def score(self, episode: EpisodeRecord) -> float:
         """P(YES) for one episode (with its messages and diff)."""
         with oom_guard("scoring", "lower --max-chars so that the judge prompt is shorter"):
             return p_yes(self.model, self.tokenizer, judge_messages(episode, self.max_chars))
