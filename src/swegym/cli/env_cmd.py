@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import typer
@@ -26,30 +25,11 @@ def build(
 
     Example: swegym env build --tasks bundled:lite
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from swegym.envs.builder import build_env
-    from swegym.envs.spec import get_spec
-    from swegym.sources.materialize import materialize
+    from swegym.envs.task_envs import build_task_envs
 
     rows = get_tasks(tasks, ids, skip_invalid)
-    firsts: dict[tuple[str, str], object] = {}
-    for t in rows:
-        firsts.setdefault((t.repo, t.version), t)
-    mir = mirrors(mirror)
-
-    def one(task: object) -> str:
-        from swegym.tasks.model import Task
-
-        assert isinstance(task, Task)
-        start = time.perf_counter()
-        env = build_env(get_spec(task.repo, task.version), materialize(task, mir), force=force)
-        took = time.perf_counter() - start
-        return f"{task.repo} {task.version}: {env.path} ({env.info.get('size_mb')} MB, {took:.1f} s)"
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for line in pool.map(one, firsts.values()):
-            typer.echo(line)
+    for rep in build_task_envs(rows, mirrors=mirrors(mirror), force=force, workers=workers):
+        typer.echo(f"{rep.repo} {rep.version}: {rep.path} ({rep.size_mb} MB, {rep.seconds:.1f} s)")
 
 
 @app.command("shell")

@@ -7,31 +7,36 @@ test patch and FAIL_TO_PASS / PASS_TO_PASS labels are never used.
 
 from __future__ import annotations
 
-import re
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from swegym.harness.patches import deleted_files, touched_files
 from swegym.harness.runner import prepare, run_tests
+from swegym.harness.testfiles import is_test_path
 from swegym.sources.materialize import Mirrors
 from swegym.tasks.model import Task
 
-_TEST_FILE = re.compile(r"(^|/)(test_[^/]*|[^/]*_test)\.py$")
 MAX_EXISTING = 10
 
 
-def is_test_file(path: str) -> bool:
-    """``test_*.py`` or ``*_test.py``."""
-    return bool(_TEST_FILE.search(path))
+def is_test_module(path: str) -> bool:
+    """A test module pytest can run: test code (:func:`is_test_path`) named ``test_*.py`` or
+    ``*_test.py`` (a changed ``conftest.py`` or test helper is test code but not a target)."""
+    name = PurePosixPath(path).name
+    return (
+        is_test_path(path)
+        and (name.startswith("test_") or name.endswith("_test.py"))
+        and name.endswith(".py")
+    )
 
 
 def pick_targets(diff: str, repo_files: list[str]) -> tuple[list[str], list[str]]:
     """(existing test files for the changed modules, test files the diff adds or changes)."""
     changed = touched_files(diff)
     gone = deleted_files(diff)
-    agent = [f for f in changed if is_test_file(f) and f not in gone]
-    stems = {Path(f).stem for f in changed if f.endswith(".py") and not is_test_file(f)}
+    agent = [f for f in changed if is_test_module(f) and f not in gone]
+    stems = {Path(f).stem for f in changed if f.endswith(".py") and not is_test_path(f)}
     names = {f"test_{s}.py" for s in stems} | {f"{s}_test.py" for s in stems}
     existing = [f for f in repo_files if Path(f).name in names and f not in agent][:MAX_EXISTING]
     return existing, agent

@@ -1,0 +1,53 @@
+"""The environments a task set needs: one build per (repo, version), in parallel."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel
+
+from swegym.envs.builder import build_env
+from swegym.envs.spec import SpecDirs, get_spec
+from swegym.sources.materialize import Mirrors, materialize
+from swegym.tasks.model import Task
+
+
+class EnvBuildReport(BaseModel):
+    """One environment, built or found in the cache."""
+
+    repo: str
+    version: str
+    path: str
+    size_mb: float | None = None
+    seconds: float = 0.0
+
+
+def build_task_envs(
+    tasks: list[Task],
+    *,
+    mirrors: Mirrors | None = None,
+    force: bool = False,
+    workers: int = 1,
+    spec_dirs: SpecDirs = (),
+) -> Iterator[EnvBuildReport]:
+    """Build (or reuse) the environment of every (repo, version) among ``tasks``, in task order."""
+    firsts: dict[tuple[str, str], Task] = {}
+    for t in tasks:
+        firsts.setdefault((t.repo, t.version), t)
+
+    def one(task: Task) -> EnvBuildReport:
+        start = time.perf_counter()
+        env = build_env(get_spec(task.repo, task.version, spec_dirs), materialize(task, mirrors), force=force)
+        size = env.info.get("size_mb")
+        return EnvBuildReport(
+            repo=task.repo,
+            version=task.version,
+            path=str(env.path),
+            size_mb=float(size) if isinstance(size, int | float) else None,
+            seconds=round(time.perf_counter() - start, 1),
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        yield from pool.map(one, firsts.values())
