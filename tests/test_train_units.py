@@ -162,3 +162,43 @@ def test_rerank_picks_the_top_scored_record_and_tabulates_best_at_k() -> None:
     rows = metrics_table(groups, n_boot=50, seed=0)
     assert [r["k"] for r in rows] == [1, 2, 3]
     assert rows[-1]["best_at_k"] == 1.0 and rows[0]["random_at_k"] == pytest.approx(2 / 3)
+
+
+def _run_with(path: Path, resolved: list[bool]) -> Path:
+    from swegym.agent.loop import EpisodeResult
+    from swegym.rollouts.store import RunStore
+
+    store = RunStore(path)
+    for i, ok in enumerate(resolved):
+        ep = episode(ok)
+        store.save(
+            EpisodeResult(
+                instance_id=f"t-{i % 2}", repo="o/r", sample=i // 2, model="m", diff=ep.diff or "",
+                outcome="resolved" if ok else "tests_failed", resolved=ok, messages=ep.messages or [],
+            )
+        )  # fmt: skip
+    store.close()
+    return path
+
+
+def test_train_readers_take_records_from_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from swegym.train import rerank as rr
+    from swegym.train.episodes import load_episodes
+    from swegym.train.sft_data import SFTDataConfig, select
+    from swegym.train.verifier import VerifierDataConfig, build_verifier_rows
+
+    runs = [_run_with(tmp_path / "good", [True] * 4), _run_with(tmp_path / "bad", [False] * 4)]
+    episodes = load_episodes(runs)
+    assert [e.run for e in episodes] == [str(runs[0])] * 4 + [str(runs[1])] * 4
+    kept, dropped = select(SFTDataConfig(runs=runs, out=tmp_path / "sft", max_per_task=1), episodes)
+    assert len(kept) == 1 and dropped == {"duplicates": 3, "over_cap": 0}  # all four act alike
+    rows = build_verifier_rows(VerifierDataConfig(runs=runs, out=tmp_path / "v"), episodes)
+    assert sorted(r["label"] for r in rows) == [0, 0, 0, 0, 1, 1, 1, 1]
+    # A verifier that knows the answer: rerank must pick resolved episodes and write its files.
+    monkeypatch.setattr(rr, "_scorer", lambda cfg: lambda ep: {"p_yes": 0.9 if ep.resolved else 0.1})
+    report = rr.rerank(rr.RerankConfig(runs=runs, verifier="unused", out=tmp_path / "rr", n_boot=20))
+    assert report["picked_resolved"] == 2 and report["metrics"][-1]["best_at_k"] == 1.0
+    scores = [json.loads(line) for line in (tmp_path / "rr" / "scores.jsonl").read_text().splitlines()]
+    assert list(scores[0]) == ["instance_id", "sample", "run", "resolved", "score", "p_yes"]
+    preds = [json.loads(line) for line in (tmp_path / "rr" / "predictions.jsonl").read_text().splitlines()]
+    assert [p["model_name_or_path"] for p in preds] == ["m+rerank", "m+rerank"]
