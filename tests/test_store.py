@@ -159,3 +159,12 @@ def test_exports_keep_their_row_shape(tmp_path: Path) -> None:
     pred = json.loads((tmp_path / "p.jsonl").read_text())
     assert pred == {"instance_id": "t-1", "model_name_or_path": "m", "model_patch": result("t-1").diff}
     store.close()
+
+
+def test_a_finished_episode_keeps_its_claim_time(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    store.claim("o__r-1", 0, "o/r")
+    store.save(result("o__r-1"))
+    (ep,) = store.episodes()
+    assert ep.started_at is not None and ep.finished_at is not None
+    assert ep.started_at <= ep.finished_at

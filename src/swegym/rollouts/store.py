@@ -110,12 +110,20 @@ class RunStore:
     def save(self, ep: EpisodeResult) -> None:
         """Write a finished episode and its messages atomically."""
         fields = ep.model_dump(include=set(COLUMNS))
-        record = EpisodeRecord.model_validate({**fields, "finished_at": time.time()})
         cols = ", ".join(COLUMNS)
         marks = ", ".join("?" for _ in COLUMNS)
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
+                # The claim's start time survives the rewrite of its row.
+                claimed = self.db.execute(
+                    "SELECT started_at FROM episodes WHERE instance_id = ? AND sample = ?",
+                    (ep.instance_id, ep.sample),
+                ).fetchone()
+                started = claimed[0] if claimed else None
+                record = EpisodeRecord.model_validate(
+                    {**fields, "started_at": started, "finished_at": time.time()}
+                )
                 self.db.execute(
                     "DELETE FROM episodes WHERE instance_id = ? AND sample = ?", (ep.instance_id, ep.sample)
                 )
