@@ -8,6 +8,7 @@ journal (a rerun resumes from it), the summary and the logs of every run.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,23 +65,14 @@ def validate_tasks(
     journal, summary_path, logs = out_paths(out)
     if fresh:
         journal.unlink(missing_ok=True)
-    run_batch(
+    results = run_validations(
         rows,
         lambda t: validate_task(t, runs=runs, mirrors=mirrors, log_dir=logs, spec_dirs=spec_dirs),
         journal,
-        key=lambda t: t.instance_id,
+        runs=runs,
         workers=workers,
-        label="validate",
-        describe=lambda r: f"{r.instance_id}: {r.status}",
         quiet=quiet,
-        fingerprint=lambda t: fingerprint_of(t, runs),
-        on_error=lambda t, exc: ValidationResult(
-            instance_id=t.instance_id, status="error", reason=f"{type(exc).__name__}: {exc}", runs=runs
-        ),
     )
-    ids = {t.instance_id for t in rows}
-    done = {k: v for k, v in read_done(journal).items() if k in ids}
-    results = [ValidationResult.model_validate(v) for v in done.values()]
     order = {t.instance_id: i for i, t in enumerate(rows)}
     valid = sorted((r.task for r in results if r.task is not None), key=lambda t: order[t.instance_id])
     export_tasks(valid, out)
@@ -93,3 +85,34 @@ def validate_tasks(
     )
     summary_path.write_text(summary.to_json())
     return summary
+
+
+def run_validations(
+    rows: list[Task],
+    work: Callable[[Task], ValidationResult],
+    journal: Path,
+    *,
+    runs: int,
+    workers: int,
+    quiet: bool,
+    fingerprint: Callable[[Task], str] | None = None,
+) -> list[ValidationResult]:
+    """Run ``work`` (one task's validation) over ``rows`` on a pool, journaled so a rerun skips
+    finished tasks (same ``fingerprint``, default: the task and ``runs``); an unexpected exception
+    is that task's ``error``. Returns the journaled results of ``rows``, in their order."""
+    run_batch(
+        rows,
+        work,
+        journal,
+        key=lambda t: t.instance_id,
+        workers=workers,
+        label="validate",
+        describe=lambda r: f"{r.instance_id}: {r.status}",
+        quiet=quiet,
+        fingerprint=fingerprint or (lambda t: fingerprint_of(t, runs)),
+        on_error=lambda t, exc: ValidationResult(
+            instance_id=t.instance_id, status="error", reason=f"{type(exc).__name__}: {exc}", runs=runs
+        ),
+    )
+    done = read_done(journal)
+    return [ValidationResult.model_validate(done[t.instance_id]) for t in rows if t.instance_id in done]

@@ -13,8 +13,9 @@ from pathlib import Path
 from swegym.curate.leaks import history_leaks
 from swegym.curate.mine.extract import leak_kind
 from swegym.envs.spec import EnvSpec, SpecDirs
-from swegym.harness.batch import fingerprint_of, read_done, run_batch
+from swegym.harness.batch import fingerprint_of
 from swegym.harness.validate import ValidationResult, validate_task
+from swegym.harness.validation_run import run_validations
 from swegym.sources.materialize import materialize
 from swegym.tasks.model import Task
 
@@ -46,23 +47,15 @@ def validate_mined(
         result = validate_task(task, runs=runs, mirrors=mirrors, log_dir=logs, spec_dirs=spec_dirs)
         return drop_unstable_ids(result)
 
-    journal = out / "validate.results.jsonl"
-    run_batch(
+    return run_validations(
         tasks,
         work,
-        journal,
-        key=lambda t: t.instance_id,
+        out / "validate.results.jsonl",
+        runs=runs,
         workers=workers,
-        label="validate",
-        describe=lambda r: f"{r.instance_id}: {r.status}",
         quiet=quiet,
         fingerprint=lambda t: fingerprint_of(t, runs, specs[t.version]),
-        on_error=lambda t, exc: ValidationResult(
-            instance_id=t.instance_id, status="error", reason=f"{type(exc).__name__}: {exc}", runs=runs
-        ),
     )
-    done = read_done(journal)
-    return [ValidationResult.model_validate(done[t.instance_id]) for t in tasks if t.instance_id in done]
 
 
 def unstable_id(test_id: str, today: dt.date | None = None) -> bool:
