@@ -28,7 +28,7 @@ from swegym.envs.spec import EnvSpec
 from swegym.envs.uvtool import uv_bin, uv_cache_dir
 from swegym.errors import EnvBuildError
 from swegym.sandbox.bwrap import ENV_MOUNT, REPO_MOUNT, Layout, build_argv, find_bwrap
-from swegym.sandbox.limits import Limits
+from swegym.sandbox.limits import Limits, dir_size
 from swegym.sources.materialize import file_lock
 
 UV_MOUNT = "/opt/swegym/bin/uv"
@@ -191,38 +191,10 @@ def _build_into(
 ) -> BuiltEnv:
     for sub in ("env", "upper", "upper.work"):
         (staging / sub).mkdir()
-    cache = uv_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    layout = Layout(
-        repo_layers=[repo_dir],
-        repo_upper=staging / "upper",
-        ro_binds=[(python.prefix, str(python.prefix)), (Path(uv_bin()), UV_MOUNT)],
-        rw_binds=[(staging / "env", ENV_MOUNT), (cache, UV_CACHE_MOUNT)],
-        env={**_passthrough_env(), "PATH": f"/opt/swegym/bin:{ENV_MOUNT}/bin:/usr/bin:/bin"},
-    )
-    argv = build_argv(find_bwrap(), layout, network=True, tmp_size_mb=4096, repo_mode="overlay")
-    limits = Limits(memory_mb=8192, pids=2048)
-    limits.setup()
-    log_path = staging / "build.log"
-    script = _build_script(spec, python)
     start = time.perf_counter()
-    try:
-        with log_path.open("wb") as log:
-            log.write(f"$ {script}\n".encode())
-            log.flush()
-            proc = subprocess.run(
-                limits.wrap([*argv, "/bin/bash", "-c", script]),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-            )
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        code = None
-    finally:
-        limits.cleanup()
+    code = _run_build(spec, python, repo_dir, staging, timeout)
     seconds = time.perf_counter() - start
+    log_path = staging / "build.log"
     failed_log = path.with_name(path.name + ".failed.log")
     if code != 0:
         shutil.copy(log_path, failed_log)
@@ -235,8 +207,6 @@ def _build_into(
     failed_log.unlink(missing_ok=True)
     _keep_repo_changes(staging / "upper", staging / "repo-extra")
     shutil.rmtree(staging / "upper.work", ignore_errors=True)
-    from swegym.sandbox.local import dir_size
-
     info: dict[str, object] = {
         "ok": True,
         "spec": spec.model_dump(),
@@ -249,3 +219,40 @@ def _build_into(
     (staging / "env.json").write_text(json.dumps(info, indent=2))
     staging.rename(path)
     return BuiltEnv(path, spec, python, info)
+
+
+def _run_build(
+    spec: EnvSpec, python: Interpreter, repo_dir: Path, staging: Path, timeout: float
+) -> int | None:
+    """Run the build script in bubblewrap (with the network, for the package index), the repo at
+    /testbed over an overlay whose upper layer catches what the build writes there; the exit
+    status, or None on timeout. The output goes to ``staging/build.log``."""
+    cache = uv_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    layout = Layout(
+        repo_layers=[repo_dir],
+        repo_upper=staging / "upper",
+        ro_binds=[(python.prefix, str(python.prefix)), (Path(uv_bin()), UV_MOUNT)],
+        rw_binds=[(staging / "env", ENV_MOUNT), (cache, UV_CACHE_MOUNT)],
+        env={**_passthrough_env(), "PATH": f"/opt/swegym/bin:{ENV_MOUNT}/bin:/usr/bin:/bin"},
+    )
+    argv = build_argv(find_bwrap(), layout, network=True, tmp_size_mb=4096, repo_mode="overlay")
+    limits = Limits(memory_mb=8192, pids=2048)
+    limits.setup()
+    script = _build_script(spec, python)
+    try:
+        with (staging / "build.log").open("wb") as log:
+            log.write(f"$ {script}\n".encode())
+            log.flush()
+            proc = subprocess.run(
+                limits.wrap([*argv, "/bin/bash", "-c", script]),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+            )
+        return proc.returncode
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        limits.cleanup()

@@ -81,8 +81,6 @@ def run_batch(
     redone and transient errors are retried. An unexpected exception in one item becomes that
     item's result through ``on_error``. On Ctrl-C, queued items are cancelled at once.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     done = read_done(journal_path)
 
     def finished(it: T) -> bool:
@@ -104,6 +102,24 @@ def run_batch(
 
     todo = [it for it in items if not finished(it)]
     journal = Journal(journal_path)
+    try:
+        return _run_pool(todo, one, journal, workers, label, describe, quiet)
+    finally:
+        journal.close()
+
+
+def _run_pool(
+    todo: list[T],
+    one: Callable[[T], R],
+    journal: Journal,
+    workers: int,
+    label: str,
+    describe: Callable[[R], str],
+    quiet: bool,
+) -> list[R]:
+    """``one`` over ``todo`` on a thread pool, journaling each result as it lands, with progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     results: list[R] = []
     progress = Progress(
         TextColumn(f"[bold]{label}"),
@@ -125,11 +141,10 @@ def run_batch(
                 results.append(res)
                 progress.update(bar, advance=1, last=describe(res))
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not start queued items
         raise
     finally:
         pool.shutdown(wait=True)
-        journal.close()
     return results
 
 

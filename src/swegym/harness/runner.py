@@ -12,7 +12,7 @@ from swegym.envs.builder import BuiltEnv, build_env
 from swegym.envs.spec import EnvSpec, SpecDirs, get_spec
 from swegym.harness.parsers import get_parser, json_records
 from swegym.harness.patches import run_targets, touched_files
-from swegym.sandbox.base import ExecRequest
+from swegym.sandbox.base import ExecRequest, ExecResponse
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.factory import open_sandbox
 from swegym.sandbox.layout import INPUT_MOUNT, TOOLS_MOUNT, Layout
@@ -140,45 +140,53 @@ def run_tests(
     targets = test_targets(task) if targets is None else targets
     if grading and not targets:
         return TestRun(error="no test file to run: the test patch touches none and test_files is empty")
-    use_plugin = spec.log_parser == "pytest"
+    restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
+    script = _script(restore, targets, spec, spec.log_parser == "pytest", plugins)
+    request = ExecRequest(
+        script=script,
+        timeout=timeout or spec.test_timeout,
+        log_path=str(log_path) if log_path else None,
+        results_channel=True,
+    )
+    resp = _exec(prep, patch, task.test_patch if grading else "", request, config)
+    return _interpret(resp, spec, bool(targets), request.timeout)
+
+
+def _exec(
+    prep: Prepared, patch: str, test_patch: str, request: ExecRequest, config: SandboxConfig | None
+) -> ExecResponse:
+    """Run the grading script in a fresh sandbox with the patches and the plugins mounted."""
     plugin_dir = resources.files("swegym.harness").joinpath("plugin")
     with tempfile.TemporaryDirectory(prefix="swegym-input-") as tmp, resources.as_file(plugin_dir) as plug:
         inp = Path(tmp)
         (inp / "model.patch").write_text(patch)
-        (inp / "test.patch").write_text(task.test_patch if grading else "")
+        (inp / "test.patch").write_text(test_patch)
         layout = prep.layout().with_binds((inp, INPUT_MOUNT), (Path(plug), TOOLS_MOUNT))
-        sandbox = open_sandbox(layout, config)
-        restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
-        script = _script(restore, targets, spec, use_plugin, plugins)
-        resp = sandbox.exec_once(
-            ExecRequest(
-                script=script,
-                timeout=timeout or spec.test_timeout,
-                log_path=str(log_path) if log_path else None,
-                results_channel=True,
-            )
-        )
+        return open_sandbox(layout, config).exec_once(request)
+
+
+def _last_line(output: str) -> str:
+    return ([ln for ln in output.splitlines() if ln.strip()][-1:] or ["no output"])[0]
+
+
+def _interpret(resp: ExecResponse, spec: EnvSpec, ran_tests: bool, timeout: float) -> TestRun:
+    """A `TestRun` from the script's stages and results: how far it got, then the outcomes."""
     stages = [str(r["event"]) for r in json_records(resp.results) if r.get("event")]
     run = TestRun(duration_s=resp.duration_s, log=resp.output, stages=stages, results=resp.results)
     if PATCH_FAILED in stages:
         run.patch_applied = False
-        return run
-    if TEST_PATCH_FAILED in stages:
+    elif TEST_PATCH_FAILED in stages:
         run.error = "the task's test patch does not apply"
-        return run
-    if resp.timed_out:
-        run.error = f"tests timed out after {timeout or spec.test_timeout} s"
-        return run
-    if not targets and "patch_applied" in stages:
-        return run
-    if "tests_started" not in stages:
-        tail = [ln for ln in resp.output.splitlines() if ln.strip()][-1:] or ["no output"]
-        run.error = f"the sandbox failed before the tests ran: {tail[0]}"
-        return run
-    parsed = get_parser(spec.log_parser)(resp.results, resp.output)
-    run.status, run.finished = parsed.status, parsed.finished
-    if not parsed.status and not parsed.finished:
-        # Not an infrastructure error: a candidate patch that breaks imports ends this way.
-        tail = [ln for ln in resp.output.splitlines() if ln.strip()][-1:] or ["no output"]
-        run.note = f"the test command reported no results: {tail[0]}"
+    elif resp.timed_out:
+        run.error = f"tests timed out after {timeout:g} s"
+    elif not ran_tests and "patch_applied" in stages:
+        pass  # only the patch was checked
+    elif "tests_started" not in stages:
+        run.error = f"the sandbox failed before the tests ran: {_last_line(resp.output)}"
+    else:
+        parsed = get_parser(spec.log_parser)(resp.results, resp.output)
+        run.status, run.finished = parsed.status, parsed.finished
+        if not parsed.status and not parsed.finished:
+            # Not an infrastructure error: a candidate patch that breaks imports ends this way.
+            run.note = f"the test command reported no results: {_last_line(resp.output)}"
     return run

@@ -17,6 +17,36 @@ from swegym.sandbox.limits import JOIN_FAILED, Limits
 from swegym.sandbox.session import OutputBuffer
 
 
+class _Channel:
+    """The results side channel: a pipe whose write end the script inherits, drained by a thread."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.read_fd, self.write_fd = os.pipe() if enabled else (-1, -1)
+        self.chunks: list[bytes] = []
+        self.reader: threading.Thread | None = None
+
+    def start_reading(self) -> None:
+        """Close our copy of the write end (EOF comes when the script's copies close) and drain."""
+        if self.write_fd < 0:
+            return
+        os.close(self.write_fd)
+        self.write_fd = -1
+        self.reader = threading.Thread(target=_drain, args=(self.read_fd, self.chunks), daemon=True)
+        self.reader.start()
+        self.read_fd = -1  # the reader closes it
+
+    def finish(self) -> str:
+        if self.reader is not None:
+            self.reader.join(timeout=10)
+        return b"".join(self.chunks).decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        for fd in (self.read_fd, self.write_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.read_fd = self.write_fd = -1
+
+
 def run_script(
     argv_for: Callable[[dict[str, str]], list[str]],
     env: dict[str, str],
@@ -30,14 +60,12 @@ def run_script(
     ``$SWEGYM_RESULTS_FD``); the printed output goes to a log file and comes back capped.
     """
     log_path = Path(request.log_path) if request.log_path else work / "output.log"
-    read_fd, write_fd = os.pipe() if request.results_channel else (-1, -1)
+    channel = _Channel(request.results_channel)
     if request.results_channel:
-        env = {**env, "SWEGYM_RESULTS_FD": str(write_fd)}
-    chunks: list[bytes] = []
+        env = {**env, "SWEGYM_RESULTS_FD": str(channel.write_fd)}
     proc: subprocess.Popen[bytes] | None = None
     start = time.perf_counter()
-    timed_out = False
-    code: int | None = None
+    timed_out, code = False, None
     try:
         limits.setup()
         argv = [*argv_for(env), "/bin/bash", "--noprofile", "--norc", "-c", request.script]
@@ -48,33 +76,20 @@ def run_script(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                pass_fds=(write_fd,) if request.results_channel else (),
+                pass_fds=(channel.write_fd,) if request.results_channel else (),
             )
-        reader = None
-        if request.results_channel:
-            os.close(write_fd)
-            write_fd = -1
-            reader = threading.Thread(target=_drain, args=(read_fd, chunks), daemon=True)
-            reader.start()
-            read_fd = -1  # the reader closes it
+        channel.start_reading()
         try:
             code = proc.wait(timeout=request.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-        if reader is not None:
-            reader.join(timeout=10)
+        results = channel.finish()
         data, dropped = _read_capped(log_path, request.output_limit)
     except OSError as exc:
         raise SandboxError(f"could not start the sandbox: {exc}") from None
     finally:
-        if proc is not None and proc.poll() is None:  # timeout, Ctrl-C or an error
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            limits.kill_all()
-            proc.wait()
-        for fd in (read_fd, write_fd):
-            if fd >= 0:
-                os.close(fd)
+        _reap(proc, limits)
+        channel.close()
         limits.cleanup()
     if code == 125 and JOIN_FAILED.encode() in data:
         raise SandboxError("could not join the sandbox's cgroups")
@@ -84,8 +99,17 @@ def run_script(
         output=data.decode("utf-8", errors="replace"),
         truncated_bytes=dropped,
         duration_s=time.perf_counter() - start,
-        results=b"".join(chunks).decode("utf-8", errors="replace"),
+        results=results,
     )
+
+
+def _reap(proc: subprocess.Popen[bytes] | None, limits: Limits) -> None:
+    """Kill whatever is left of a script that is still running (timeout, Ctrl-C or an error)."""
+    if proc is not None and proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        limits.kill_all()
+        proc.wait()
 
 
 def _read_capped(path: Path, limit: int) -> tuple[bytes, int]:

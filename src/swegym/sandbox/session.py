@@ -129,13 +129,42 @@ class ShellSession:
         except (BrokenPipeError, OSError):
             return CommandResponse(output="[the shell has exited]", exit_code=None)
         buf = OutputBuffer(output_limit or self.output_limit)
+        exit_code, stop_reason = self._collect(marker, buf, start, timeout, watchdog)
+        data, dropped = buf.finish()
+        text = data.decode("utf-8", errors="replace")
+        duration = time.perf_counter() - start
+        if exit_code is None and not self.alive:
+            text += "\n[the shell has exited]"
+        if stop_reason is not None:
+            text += f"\n[command stopped: {stop_reason}]"
+            return CommandResponse(
+                output=text,
+                exit_code=None,
+                timed_out=True,
+                truncated_bytes=dropped,
+                duration_s=duration,
+            )
+        return CommandResponse(output=text, exit_code=exit_code, truncated_bytes=dropped, duration_s=duration)
+
+    def _collect(
+        self,
+        marker: re.Pattern[bytes],
+        buf: OutputBuffer,
+        start: float,
+        timeout: float,
+        watchdog: Callable[[], str | None] | None,
+    ) -> tuple[int | None, str | None]:
+        """Read the command's output into ``buf`` until its end marker: (exit code, stop reason).
+
+        Past the deadline, or when ``watchdog`` names a reason, the command's processes are
+        killed; the marker then still ends the read, unless the shell does not come back."""
+        assert self.proc is not None and self.proc.stdout is not None and self._sel is not None
         window = b""
-        deadline = start + timeout
-        next_watch = start + 0.25
+        deadline, next_watch = start + timeout, start + 0.25
         stop_reason: str | None = None
         stopped_at = 0.0
-        exit_code: int | None = None
-        out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
+        out_fd = self.proc.stdout.fileno()
+        keep = len(marker.pattern) + 32
         while True:
             now = time.perf_counter()
             if stop_reason is None:
@@ -166,29 +195,12 @@ class ShellSession:
             m = marker.search(window)
             if m:
                 buf.feed(window[: m.start()])
-                exit_code = int(m.group(1))
-                break
-            keep = len(marker.pattern) + 32
+                return int(m.group(1)), stop_reason
             if len(window) > keep:
                 buf.feed(window[:-keep])
                 window = window[-keep:]
-        if exit_code is None:
-            buf.feed(window)  # the shell died or stalled: keep what it printed
-        data, dropped = buf.finish()
-        text = data.decode("utf-8", errors="replace")
-        duration = time.perf_counter() - start
-        if exit_code is None and not self.alive:
-            text += "\n[the shell has exited]"
-        if stop_reason is not None:
-            text += f"\n[command stopped: {stop_reason}]"
-            return CommandResponse(
-                output=text,
-                exit_code=None,
-                timed_out=True,
-                truncated_bytes=dropped,
-                duration_s=duration,
-            )
-        return CommandResponse(output=text, exit_code=exit_code, truncated_bytes=dropped, duration_s=duration)
+        buf.feed(window)  # the shell died or stalled: keep what it printed
+        return None, stop_reason
 
     def close(self) -> None:
         if self.proc is None:
