@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,60 +16,6 @@ if TYPE_CHECKING:
     from swegym.metrics.report import Report
     from swegym.rollouts.store import RunStore
 
-BUILTIN_MODELS = ("local", "oracle", "wrong")
-
-
-@contextlib.contextmanager
-def _model_factory(
-    model: str,
-    base_url: str | None,
-    temperature: float,
-    text_calls: bool | None,
-    max_tokens: int,
-    api_key_env: str,
-    model_path: Path | None,
-    n_ctx: int,
-) -> Iterator[Any]:
-    from swegym.agent.models.openai_compat import OpenAICompatModel, OpenAIConfig
-    from swegym.agent.models.scripted import oracle_model, wrong_model
-
-    if model == "oracle":
-        yield lambda task, sample: oracle_model(task)
-        return
-    if model == "wrong":
-        yield lambda task, sample: wrong_model(task)
-        return
-    if model == "local" and base_url is None:
-        from swegym.agent.models.llamacpp import LocalLlamaServer, LocalServerConfig, default_model_path
-
-        path = model_path or default_model_path()
-        with LocalLlamaServer(LocalServerConfig(model_path=path, n_ctx=n_ctx)) as server:
-            cfg = OpenAIConfig(
-                model=server.model_name,
-                base_url=server.base_url,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                text_tool_calls=True if text_calls is None else text_calls,
-            )
-            client = OpenAICompatModel(cfg)
-            yield lambda task, sample: client
-        return
-    if base_url is None:
-        raise SwegymError(
-            f"--model {model!r} needs --base-url (an OpenAI-compatible endpoint), "
-            f"or use one of {', '.join(BUILTIN_MODELS)}"
-        )
-    cfg = OpenAIConfig(
-        model=model,
-        base_url=base_url,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        text_tool_calls=bool(text_calls),
-        api_key_env=api_key_env,
-    )
-    client = OpenAICompatModel(cfg)
-    yield lambda task, sample: client
-
 
 def rollout(
     out: Path = typer.Option(..., "--out", "-o", help="Run directory (runs/NAME); rerun to resume."),
@@ -80,7 +24,7 @@ def rollout(
         "local",
         "--model",
         "-m",
-        help="local (built-in llama.cpp server), oracle, wrong, or a served model name.",
+        help="local (the built-in model, served on this machine), oracle, wrong, or a served model name.",
     ),
     base_url: str | None = typer.Option(
         None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
@@ -103,6 +47,16 @@ def rollout(
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
     model_path: Path | None = typer.Option(None, "--model-path", help="A GGUF file for --model local."),
     n_ctx: int = typer.Option(8192, "--n-ctx", help="Context size of the local server."),
+    local_backend: str = typer.Option(
+        "transformers",
+        "--local-backend",
+        help="Server of --model local: transformers (torch) or llamacpp (swegym[llamacpp]).",
+    ),
+    tool_grammar: bool = typer.Option(
+        True,
+        "--tool-grammar/--free-replies",
+        help="Constrain --model local to one well-formed tool call per reply.",
+    ),
     ids: list[str] = typer.Option(None, "--id", help="Only these instance ids."),
     mirror: list[str] = MirrorOpt,
     skip_invalid: bool = SkipOpt,
@@ -115,19 +69,34 @@ def rollout(
 
     from swegym.agent.env import EnvConfig
     from swegym.agent.loop import AgentConfig
+    from swegym.agent.models.factory import ModelConfig, make_model
     from swegym.rollouts.runner import default_workers
     from swegym.rollouts.runner import rollout as run_rollout
     from swegym.rollouts.store import RunStore
 
+    if local_backend not in ("transformers", "llamacpp"):
+        raise SwegymError(f"--local-backend {local_backend!r}: use transformers or llamacpp")
+    model_cfg = ModelConfig(
+        name=model,
+        base_url=base_url,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        text_tool_calls=text_tool_calls,
+        api_key_env=api_key_env,
+        local_backend=local_backend,  # type: ignore[arg-type]
+        model_path=model_path,
+        n_ctx=n_ctx,
+        tool_grammar=tool_grammar,
+    )
     rows = get_tasks(tasks, ids, skip_invalid)
     env_cfg = EnvConfig(mirrors=mirrors(mirror))
     agent = AgentConfig(
         max_turns=max_turns,
         max_seconds=max_seconds,
         max_context_tokens=min(max_context, n_ctx - max_tokens)
-        if model == "local" and base_url is None
+        if model_cfg.starts_local_server
         else max_context,
-        text_tool_calls=bool(text_tool_calls) if model != "local" or text_tool_calls is not None else True,
+        text_tool_calls=model_cfg.uses_text_tool_calls,
     )
     store = RunStore(out)
     settings = {
@@ -145,14 +114,12 @@ def rollout(
             "settings or pick another --out"
         )
     store.set_meta("settings", settings)
-    # The local llama.cpp server answers one request at a time and keeps one prompt cache, so
-    # parallel episodes would only evict each other's cache.
+    # The local server answers one request at a time and keeps one prompt cache, so parallel
+    # episodes would only evict each other's cache.
     n_workers = workers or (
-        1 if model == "local" and base_url is None else default_workers(env_cfg.sandbox.memory_mb)
+        1 if model_cfg.starts_local_server else default_workers(env_cfg.sandbox.memory_mb)
     )
-    with _model_factory(
-        model, base_url, temperature, text_tool_calls, max_tokens, api_key_env, model_path, n_ctx
-    ) as factory:
+    with make_model(model_cfg) as factory:
         progress = Progress(
             TextColumn("[bold]rollout"),
             BarColumn(),

@@ -10,12 +10,9 @@ from dataclasses import dataclass
 
 from swegym.agent.env import EnvConfig
 from swegym.agent.loop import AgentConfig, EpisodeResult, run_episode
-from swegym.agent.models.base import Model
+from swegym.agent.models.factory import ModelFactory  # re-exported: it used to live here
 from swegym.rollouts.store import RunStore
 from swegym.tasks.model import Task
-
-ModelFactory = Callable[[Task, int], Model]
-"""Gives the model for (task, sample): a shared client, or a per-task scripted one."""
 
 
 def default_workers(memory_mb: int) -> int:

@@ -7,16 +7,10 @@ dequantized by transformers (``gguf_file=``) and saved once, in safetensors, und
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from swegym.config import sub_cache
 from swegym.errors import UnknownModelError
 from swegym.train.deps import oom_guard, quiet_hf, require
 
@@ -55,38 +49,10 @@ def resolve_model(name: str) -> str:
 
 
 def _converted(spec_name: str) -> Path:
-    from swegym.agent.models.catalog import default_model_path
+    require("transformers")  # the train extra's one-line hint when transformers is missing
+    from swegym.agent.models.hf_weights import converted_model_dir
 
-    out = sub_cache("hf-models") / spec_name
-    if (out / "config.json").exists():
-        return out
-    gguf = default_model_path(spec_name)
-    transformers = require("transformers")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec_name}-", dir=out.parent))
-    try:
-        # The GGUF loader draws its own tqdm bar on stderr, which transformers' progress switch
-        # does not reach; a CLI command prints one line, so stderr is held while converting.
-        with contextlib.redirect_stderr(io.StringIO()):
-            _convert_into(transformers, gguf, tmp)
-        os.replace(tmp, out) if not out.exists() else shutil.rmtree(tmp)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def _convert_into(transformers: Any, gguf: Path, dest: Path) -> None:
-    tok = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    quantized = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    # A model loaded from GGUF keeps a quantizer that refuses save_pretrained; its weights are
-    # already dequantized, so a fresh model from the same config takes them as they are.
-    config = quantized.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = transformers.AutoModelForCausalLM.from_config(config)
-    model.load_state_dict(quantized.state_dict())
-    model.save_pretrained(dest)
-    tok.save_pretrained(dest)
+    return converted_model_dir(spec_name)
 
 
 def load_tokenizer(name: str) -> Any:

