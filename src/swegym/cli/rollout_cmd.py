@@ -58,6 +58,9 @@ def rollout(
         help="Constrain --model local to one well-formed tool call per reply.",
     ),
     ids: list[str] = typer.Option(None, "--id", help="Only these instance ids."),
+    max_tasks: int = typer.Option(
+        0, "--max-tasks", min=0, help="Only N tasks, taken in turn from each repository (0: all)."
+    ),
     mirror: list[str] = MirrorOpt,
     skip_invalid: bool = SkipOpt,
 ) -> None:
@@ -88,7 +91,7 @@ def rollout(
         n_ctx=n_ctx,
         tool_grammar=tool_grammar,
     )
-    rows = get_tasks(tasks, ids, skip_invalid)
+    rows = _spread(get_tasks(tasks, ids, skip_invalid), max_tasks)
     env_cfg = EnvConfig(mirrors=mirrors(mirror))
     agent = AgentConfig(
         max_turns=max_turns,
@@ -154,6 +157,21 @@ def rollout(
         f"{stats.already_done} were already done, {stats.dropped_unfinished} unfinished restarted -> {out}"
     )
     _write_report(out, store, quiet=False)
+
+
+def _spread(rows: list[Any], n: int) -> list[Any]:
+    """The first ``n`` tasks taken round-robin over repositories (all when ``n`` is 0), in order."""
+    if not n or n >= len(rows):
+        return rows
+    by_repo: dict[str, list[Any]] = {}
+    for row in rows:
+        by_repo.setdefault(row.repo, []).append(row)
+    picked: list[Any] = []
+    while len(picked) < n:
+        for queue in by_repo.values():
+            if queue and len(picked) < n:
+                picked.append(queue.pop(0))
+    return sorted(picked, key=rows.index)
 
 
 def _write_report(run: Path, store: RunStore, quiet: bool) -> Report:
