@@ -134,6 +134,11 @@ def make_handler(engine: Engine, alias: str) -> type[BaseHTTPRequestHandler]:
             except (ValueError, TypeError, KeyError) as exc:
                 self._send(400, {"error": {"message": str(exc), "type": "invalid_request_error"}})
                 return
+            except Exception as exc:  # a failed generation must answer, not drop the connection
+                self._send(
+                    500, {"error": {"message": f"{type(exc).__name__}: {exc}", "type": "server_error"}}
+                )
+                return
             self._send(200, answer)
 
     return Handler

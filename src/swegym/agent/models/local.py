@@ -108,7 +108,9 @@ def server_command(cfg: LocalServerConfig, port: int) -> tuple[list[str], str]:
             f"missing); run: {hint}"
         )
     if cfg.model_path is None:
-        spec = MODELS.get(cfg.model) or MODELS[DEFAULT]
+        spec = MODELS.get(cfg.model)
+        if spec is None:
+            raise LocalModelError(f"unknown local model {cfg.model!r} (known: {', '.join(sorted(MODELS))})")
         path = default_model_path(spec.name)  # fetch or find it here: errors say how to install
         alias, chat_format = cfg.model_alias or spec.name, cfg.chat_format or spec.chat_format
         target = spec.name if cfg.backend == "transformers" else str(path)
