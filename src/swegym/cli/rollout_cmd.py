@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,54 +13,70 @@ from swegym.cli.common import MirrorOpt, SkipOpt, TasksOpt, get_tasks, mirrors
 from swegym.errors import SwegymError
 
 if TYPE_CHECKING:
+    from swegym.agent.loop import EpisodeResult
+    from swegym.agent.models.factory import ModelConfig
     from swegym.metrics.report import Report
+    from swegym.rollouts.run import RolloutConfig
     from swegym.rollouts.store import RunStore
+    from swegym.tasks.model import Task
+
+
+_MODEL_HELP = "local (the built-in model, served on this machine), oracle, wrong, or a served model name."
+MODEL = typer.Option("local", "--model", "-m", help=_MODEL_HELP)
+BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+K = typer.Option(1, "--k", min=1, help="Episodes per task.")
+TEMPERATURE = typer.Option(0.0, "--temperature", "-T")
+MAX_TURNS = typer.Option(30, "--max-turns", min=1)
+MAX_SECONDS = typer.Option(1800, "--max-seconds")
+MAX_CONTEXT = typer.Option(32000, "--max-context-tokens")
+MAX_TOKENS = typer.Option(1024, "--max-tokens", help="Most tokens per model reply.")
+MAX_OBS = typer.Option(20000, "--max-observation-chars", help="Cut longer tool outputs (middle elided).")
+WORKERS = typer.Option(0, "--workers", "-w", help="Parallel episodes (0: by cores and memory).")
+TEXT_CALLS = typer.Option(
+    None,
+    "--text-tool-calls/--native-tool-calls",
+    help="Tool-call format (default: text for local, native otherwise).",
+)
+API_KEY_ENV = typer.Option("OPENAI_API_KEY", "--api-key-env")
+MODEL_PATH = typer.Option(None, "--model-path", help="A GGUF file for --model local.")
+N_CTX = typer.Option(8192, "--n-ctx", help="Context size of the local server.")
+LOCAL_BACKEND = typer.Option(
+    "transformers",
+    "--local-backend",
+    help="Server of --model local: transformers (torch) or llamacpp (swegym[llamacpp]).",
+)
+TOOL_GRAMMAR = typer.Option(
+    True,
+    "--tool-grammar/--free-replies",
+    help="Constrain --model local to one well-formed tool call per reply.",
+)
+IDS = typer.Option(None, "--id", help="Only these instance ids.")
+MAX_TASKS = typer.Option(
+    0, "--max-tasks", min=0, help="Only N tasks, taken in turn from each repository (0: all)."
+)
 
 
 def rollout(
     out: Path = typer.Option(..., "--out", "-o", help="Run directory (runs/NAME); rerun to resume."),
     tasks: str = TasksOpt,
-    model: str = typer.Option(
-        "local",
-        "--model",
-        "-m",
-        help="local (the built-in model, served on this machine), oracle, wrong, or a served model name.",
-    ),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
-    ),
-    k: int = typer.Option(1, "--k", min=1, help="Episodes per task."),
-    temperature: float = typer.Option(0.0, "--temperature", "-T"),
-    max_turns: int = typer.Option(30, "--max-turns", min=1),
-    max_seconds: float = typer.Option(1800, "--max-seconds"),
-    max_context: int = typer.Option(32000, "--max-context-tokens"),
-    max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens per model reply."),
-    max_obs: int = typer.Option(
-        20000, "--max-observation-chars", help="Cut longer tool outputs (middle elided)."
-    ),
-    workers: int = typer.Option(0, "--workers", "-w", help="Parallel episodes (0: by cores and memory)."),
-    text_tool_calls: bool | None = typer.Option(
-        None,
-        "--text-tool-calls/--native-tool-calls",
-        help="Tool-call format (default: text for local, native otherwise).",
-    ),
-    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
-    model_path: Path | None = typer.Option(None, "--model-path", help="A GGUF file for --model local."),
-    n_ctx: int = typer.Option(8192, "--n-ctx", help="Context size of the local server."),
-    local_backend: str = typer.Option(
-        "transformers",
-        "--local-backend",
-        help="Server of --model local: transformers (torch) or llamacpp (swegym[llamacpp]).",
-    ),
-    tool_grammar: bool = typer.Option(
-        True,
-        "--tool-grammar/--free-replies",
-        help="Constrain --model local to one well-formed tool call per reply.",
-    ),
-    ids: list[str] = typer.Option(None, "--id", help="Only these instance ids."),
-    max_tasks: int = typer.Option(
-        0, "--max-tasks", min=0, help="Only N tasks, taken in turn from each repository (0: all)."
-    ),
+    model: str = MODEL,
+    base_url: str | None = BASE_URL,
+    k: int = K,
+    temperature: float = TEMPERATURE,
+    max_turns: int = MAX_TURNS,
+    max_seconds: float = MAX_SECONDS,
+    max_context: int = MAX_CONTEXT,
+    max_tokens: int = MAX_TOKENS,
+    max_obs: int = MAX_OBS,
+    workers: int = WORKERS,
+    text_tool_calls: bool | None = TEXT_CALLS,
+    api_key_env: str = API_KEY_ENV,
+    model_path: Path | None = MODEL_PATH,
+    n_ctx: int = N_CTX,
+    local_backend: str = LOCAL_BACKEND,
+    tool_grammar: bool = TOOL_GRAMMAR,
+    ids: list[str] = IDS,
+    max_tasks: int = MAX_TASKS,
     mirror: list[str] = MirrorOpt,
     skip_invalid: bool = SkipOpt,
 ) -> None:
@@ -68,110 +84,85 @@ def rollout(
 
     Example: swegym rollout --tasks bundled:lite --model oracle --k 2 --out runs/oracle
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from swegym.agent.env import EnvConfig
     from swegym.agent.loop import AgentConfig
-    from swegym.agent.models.factory import ModelConfig, make_model
-    from swegym.rollouts.runner import default_workers
-    from swegym.rollouts.runner import rollout as run_rollout
-    from swegym.rollouts.store import RunStore
+    from swegym.rollouts.run import RolloutConfig
+    from swegym.tasks.select import round_robin_by_repo
+
+    m = _model_config(model, base_url, temperature, max_tokens, text_tool_calls, api_key_env, local_backend)
+    m = m.model_copy(update={"model_path": model_path, "n_ctx": n_ctx, "tool_grammar": tool_grammar})
+    # The local server's window holds the prompt and the reply.
+    context = min(max_context, n_ctx - max_tokens) if m.starts_local_server else max_context
+    agent = AgentConfig(
+        max_turns=max_turns,
+        max_seconds=max_seconds,
+        max_context_tokens=context,
+        text_tool_calls=m.uses_text_tool_calls,
+        max_observation_chars=max_obs,
+    )
+    env = EnvConfig(mirrors=mirrors(mirror))
+    cfg = RolloutConfig(tasks=tasks, k=k, model=m, agent=agent, env=env, workers=workers)
+    rows = round_robin_by_repo(get_tasks(tasks, ids, skip_invalid), max_tasks)
+    store = _run_with_progress(rows, cfg, out)
+    _write_report(out, store, quiet=False)
+
+
+def _model_config(
+    name: str,
+    base_url: str | None,
+    temperature: float,
+    max_tokens: int,
+    text_tool_calls: bool | None,
+    api_key_env: str,
+    local_backend: str,
+) -> ModelConfig:
+    from swegym.agent.models.factory import ModelConfig
 
     if local_backend not in ("transformers", "llamacpp"):
         raise SwegymError(f"--local-backend {local_backend!r}: use transformers or llamacpp")
-    model_cfg = ModelConfig(
-        name=model,
+    return ModelConfig(
+        name=name,
         base_url=base_url,
         temperature=temperature,
         max_tokens=max_tokens,
         text_tool_calls=text_tool_calls,
         api_key_env=api_key_env,
         local_backend=local_backend,  # type: ignore[arg-type]
-        model_path=model_path,
-        n_ctx=n_ctx,
-        tool_grammar=tool_grammar,
     )
-    rows = _spread(get_tasks(tasks, ids, skip_invalid), max_tasks)
-    env_cfg = EnvConfig(mirrors=mirrors(mirror))
-    agent = AgentConfig(
-        max_turns=max_turns,
-        max_seconds=max_seconds,
-        max_context_tokens=min(max_context, n_ctx - max_tokens)
-        if model_cfg.starts_local_server
-        else max_context,
-        text_tool_calls=model_cfg.uses_text_tool_calls,
-    )
-    store = RunStore(out)
-    settings = {
-        "model": model,
-        "base_url": base_url,
-        "temperature": temperature,
-        "tasks": tasks,
-        "agent": agent.model_dump(),
-    }
-    previous = store.get_meta("settings") or {}
-    changed = sorted(k for k in settings if k != "tasks" and k in previous and previous[k] != settings[k])
-    if changed:
-        raise SwegymError(
-            f"{out} holds a run made with other settings ({', '.join(changed)}); resume with the same "
-            "settings or pick another --out"
-        )
-    store.set_meta("settings", settings)
-    # The local server answers one request at a time and keeps one prompt cache, so parallel
-    # episodes would only evict each other's cache.
-    n_workers = workers or (
-        1 if model_cfg.starts_local_server else default_workers(env_cfg.sandbox.memory_mb)
-    )
-    with make_model(model_cfg) as factory:
-        progress = Progress(
-            TextColumn("[bold]rollout"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("resolved {task.fields[resolved]}"),
-        )
-        with progress:
-            bar = progress.add_task(
-                "rollout", total=len(rows) * k, resolved=0, completed=len(store.done_keys())
-            )
-            counter = {"resolved": sum(1 for e in store.episodes() if e.resolved)}
 
-            def on_done(res: Any) -> None:
-                counter["resolved"] += int(bool(res.resolved))
-                progress.update(bar, advance=1, resolved=counter["resolved"])
 
-            start = time.perf_counter()
-            stats = run_rollout(
-                rows,
-                factory,
-                store,
-                k=k,
-                workers=n_workers,
-                temperature=temperature,
-                agent=agent,
-                env=env_cfg,
-                on_done=on_done,
-            )
+def _run_with_progress(rows: list[Task], cfg: RolloutConfig, out: Path) -> RunStore:
+    """Run the rollout under a progress bar (episodes done, resolved so far), then say what ran."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from swegym.rollouts.run import run_rollout
+
+    progress = Progress(
+        TextColumn("[bold]rollout"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("resolved {task.fields[resolved]}"),
+    )
+    bar = progress.add_task("rollout", total=0, resolved=0)
+    resolved = [0]
+
+    def on_start(planned: int, done: int, already_resolved: int) -> None:
+        resolved[0] = already_resolved
+        progress.update(bar, total=planned, completed=done, resolved=already_resolved)
+
+    def on_done(res: EpisodeResult) -> None:
+        resolved[0] += int(bool(res.resolved))
+        progress.update(bar, advance=1, resolved=resolved[0])
+
+    start = time.perf_counter()
+    with progress:
+        stats, store = run_rollout(rows, cfg, out, on_start=on_start, on_done=on_done)
     typer.echo(
         f"ran {stats.ran} episodes in {time.perf_counter() - start:.0f} s ({stats.resolved} resolved); "
         f"{stats.already_done} were already done, {stats.dropped_unfinished} unfinished restarted -> {out}"
     )
-    _write_report(out, store, quiet=False)
-
-
-def _spread(rows: list[Any], n: int) -> list[Any]:
-    """The first ``n`` tasks taken round-robin over repositories (all when ``n`` is 0), in order."""
-    if not n or n >= len(rows):
-        return rows
-    by_repo: dict[str, list[Any]] = {}
-    for row in rows:
-        by_repo.setdefault(row.repo, []).append(row)
-    picked: list[Any] = []
-    while len(picked) < n:
-        for queue in by_repo.values():
-            if queue and len(picked) < n:
-                picked.append(queue.pop(0))
-    return sorted(picked, key=rows.index)
+    return store
 
 
 def _write_report(run: Path, store: RunStore, quiet: bool) -> Report:
