@@ -168,3 +168,26 @@ def test_a_finished_episode_keeps_its_claim_time(tmp_path: Path) -> None:
     (ep,) = store.episodes()
     assert ep.started_at is not None and ep.finished_at is not None
     assert ep.started_at <= ep.finished_at
+
+
+def test_resumed_run_must_keep_its_settings(tmp_path: Path) -> None:
+    import pytest
+
+    from swegym.agent.loop import AgentConfig
+    from swegym.errors import SwegymError
+    from swegym.rollouts.settings import RunSettings, record_settings
+
+    store = RunStore(tmp_path)
+    first = RunSettings(model="local", temperature=0.5, tasks="bundled:lite", agent=AgentConfig())
+    record_settings(store, tmp_path, first.model_copy(update={"local_backend": "transformers"}))
+    # More tasks may join a run; its model settings may not change.
+    record_settings(
+        store, tmp_path, first.model_copy(update={"tasks": "bundled:full", "local_backend": "transformers"})
+    )
+    with pytest.raises(SwegymError, match=r"other settings \(local_backend, temperature\)"):
+        record_settings(
+            store, tmp_path, first.model_copy(update={"temperature": 0.0, "local_backend": "llamacpp"})
+        )
+    # A run recorded before a setting existed resumes without it.
+    store.set_meta("settings", {k: v for k, v in store.get_meta("settings").items() if k != "local_backend"})
+    record_settings(store, tmp_path, first.model_copy(update={"local_backend": "llamacpp"}))
