@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
+
+from swegym.parallel import completed
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
@@ -130,21 +132,12 @@ def _run_pool(
         disable=quiet,
         transient=False,
     )
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    try:
-        with progress:
-            bar = progress.add_task(label, total=len(todo), last="")
-            futures = [pool.submit(one, it) for it in todo]
-            for fut in as_completed(futures):
-                res = fut.result()
-                journal.write(res)
-                results.append(res)
-                progress.update(bar, advance=1, last=describe(res))
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not start queued items
-        raise
-    finally:
-        pool.shutdown(wait=True)
+    with progress, contextlib.closing(completed(one, todo, workers)) as done:
+        bar = progress.add_task(label, total=len(todo), last="")
+        for res in done:
+            journal.write(res)
+            results.append(res)
+            progress.update(bar, advance=1, last=describe(res))
     return results
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from swegym.agent.env import EnvConfig
 from swegym.agent.loop import AgentConfig, EpisodeResult, run_episode
 from swegym.agent.models.factory import ModelFactory  # re-exported: it used to live here
+from swegym.parallel import completed
 from swegym.rollouts.store import RunStore
 from swegym.tasks.model import Task
 
@@ -55,7 +55,6 @@ def rollout(
     stats = RolloutStats(
         planned=len(tasks) * k, already_done=len(tasks) * k - len(todo), dropped_unfinished=dropped
     )
-    lock = threading.Lock()
 
     def one(item: tuple[Task, int]) -> EpisodeResult:
         task, sample = item
@@ -64,19 +63,10 @@ def rollout(
         store.save(res)
         return res
 
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    try:
-        futures = [pool.submit(one, it) for it in todo]
-        for fut in as_completed(futures):
-            res = fut.result()
-            with lock:
-                stats.ran += 1
-                stats.resolved += int(bool(res.resolved))
+    with contextlib.closing(completed(one, todo, workers)) as results:
+        for res in results:  # only this thread counts, so no lock is needed
+            stats.ran += 1
+            stats.resolved += int(bool(res.resolved))
             if on_done is not None:
                 on_done(res)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: do not start queued episodes
-        raise
-    finally:
-        pool.shutdown(wait=True)
     return stats

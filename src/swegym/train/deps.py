@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from swegym.errors import MissingExtraError, OutOfMemoryError
+from swegym.extras import import_extra
 
 INSTALL_HINT = "pip install 'swegym[train]'"
 
 
 def require(module: str) -> Any:
     """Import ``module`` from the train extra, or raise one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"training needs {module.split('.')[0]} ({exc.name or module} is missing): {INSTALL_HINT}"
-        ) from None
+    return import_extra(
+        module,
+        needed_by="training",
+        install=INSTALL_HINT,
+        error=MissingExtraError,
+        package=module.split(".")[0],
+    )
 
 
 def quiet_hf() -> None:

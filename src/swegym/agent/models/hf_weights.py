@@ -8,7 +8,6 @@ Both the transformers model server (:mod:`swegym.agent.models.hf_server`) and tr
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import os
 import shutil
@@ -18,18 +17,16 @@ from typing import Any
 
 from swegym.agent.models.catalog import LocalModelError, default_model_path
 from swegym.config import sub_cache
+from swegym.extras import import_extra
 
 HF_INSTALL_HINT = "pip install 'swegym[local]'"
 
 
 def import_hf(module: str) -> Any:
     """Import ``module`` (torch, transformers, gguf), or raise one line saying how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise LocalModelError(
-            f"the transformers backend needs {module} ({exc.name or module} is missing): {HF_INSTALL_HINT}"
-        ) from None
+    return import_extra(
+        module, needed_by="the transformers backend", install=HF_INSTALL_HINT, error=LocalModelError
+    )
 
 
 def converted_model_dir(spec_name: str) -> Path:
