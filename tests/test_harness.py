@@ -129,10 +129,11 @@ def test_env_is_mounted_read_only(calc_task: Task) -> None:
 def test_validation_report_json_shape(validated: Task, tmp_path: Path) -> None:
     from swegym.harness.report import evaluation_summary
 
-    reps = [evaluate_prediction(validated, validated.patch).model_dump()]
-    summary = evaluation_summary(reps, 1, [validated.instance_id])
+    reps = [evaluate_prediction(validated, validated.patch)]
+    summary = json.loads(evaluation_summary(reps, 1, [validated.instance_id]).to_json())
     assert summary["resolved_ids"] == [validated.instance_id] and summary["resolved_instances"] == 1
-    json.dumps(summary)
+    assert summary["instances"][validated.instance_id]["outcome"] == "resolved"
+    assert "instance_id" not in summary["instances"][validated.instance_id]
 
 
 def test_conftest_hook_cannot_force_passes(validated: Task) -> None:

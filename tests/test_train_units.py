@@ -15,7 +15,7 @@ from swegym.rollouts.records import EpisodeRecord
 from swegym.train.chat import to_text_format
 from swegym.train.deps import oom_guard, require
 from swegym.train.judge import TRUNCATION_MARKER, judge_messages, truncate_middle
-from swegym.train.signals import hybrid_score, pick_targets
+from swegym.train.signals import ExecutionSignals, hybrid_score, pick_targets
 
 
 def brute_best_at_k(scores: list[float], resolved: list[bool], k: int) -> float:
@@ -98,10 +98,10 @@ def test_hybrid_signals_pick_targets_and_combine() -> None:
     existing, agent = pick_targets(diff, ["tests/test_calc.py", "tests/test_other.py", "pkg/calc.py"])
     assert existing == ["tests/test_calc.py"] and agent == ["tests/test_new.py"]
     w = {"verifier": 0.5, "applies": 0.2, "existing_tests": 0.2, "agent_tests": 0.1}
-    assert hybrid_score(
-        0.8, {"applies": True, "existing_tests": 1.0, "agent_tests": None}, w
-    ) == pytest.approx((0.4 + 0.2 + 0.2) / 0.9)
-    assert hybrid_score(0.8, {"applies": False}, w) < hybrid_score(0.8, {"applies": True}, w)
+    signals = ExecutionSignals(applies=True, existing_tests=1.0, agent_tests=None)
+    assert hybrid_score(0.8, signals, w) == pytest.approx((0.4 + 0.2 + 0.2) / 0.9)
+    applied, failed = ExecutionSignals(applies=True), ExecutionSignals(applies=False)
+    assert hybrid_score(0.8, failed, w) < hybrid_score(0.8, applied, w)
 
 
 def test_missing_extra_and_oom_are_one_line() -> None:

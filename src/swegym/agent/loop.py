@@ -39,6 +39,20 @@ class AgentConfig(BaseModel):
     """Longer tool outputs are cut in the middle (with a notice) before the model sees them."""
 
 
+class Step(BaseModel):
+    """What one message of an episode cost: timing and tokens of a model turn, the tool and its
+    outcome for an observation (aligned one to one with the episode's messages)."""
+
+    role: str
+    seconds: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tool: str | None = None
+    """The tool an observation came from ('' for a reply with no parsable call)."""
+    error: bool | None = None
+    """Whether the tool call failed (bad arguments, unknown tool, an editor error)."""
+
+
 class EpisodeResult(BaseModel):
     """Everything about one episode: the conversation, timings, the diff and the grade."""
 
@@ -64,7 +78,7 @@ class EpisodeResult(BaseModel):
     report: dict[str, Any] | None = None
     error: str | None = None
     messages: list[dict[str, Any]] = Field(default_factory=list)
-    steps: list[dict[str, Any]] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
     """Per message: role, seconds, tokens, tool name and error flag (aligned with messages)."""
 
 
@@ -133,7 +147,7 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
     obs, info = env.reset(options={"task": task})
     system = SYSTEM_PROMPT + ("\n\n" + describe_tools(TOOLS) if agent.text_tool_calls else "")
     res.messages = [{"role": "system", "content": system}, {"role": "user", "content": obs}]
-    res.steps = [{"role": "system"}, {"role": "user"}]
+    res.steps = [Step(role="system"), Step(role="user")]
     base: SWEEnv = env.unwrapped
     while True:
         try:
@@ -153,12 +167,12 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
             resp = resp.model_copy(update={"content": _text_content(resp)})
         res.messages.append(_assistant_message(resp, calls, agent.text_tool_calls))
         res.steps.append(
-            {
-                "role": "assistant",
-                "seconds": round(resp.seconds, 4),
-                "prompt_tokens": resp.prompt_tokens,
-                "completion_tokens": resp.completion_tokens,
-            }
+            Step(
+                role="assistant",
+                seconds=round(resp.seconds, 4),
+                prompt_tokens=resp.prompt_tokens,
+                completion_tokens=resp.completion_tokens,
+            )
         )
         for call in calls:
             res.tool_calls += 1
@@ -168,12 +182,12 @@ def _drive(env: Any, task: Task, model: Model, agent: AgentConfig, res: EpisodeR
             res.turns += 1
             res.messages.append(_observation_message(call, obs, agent.text_tool_calls, native))
             res.steps.append(
-                {
-                    "role": res.messages[-1]["role"],
-                    "tool": call.name,
-                    "seconds": round(info.get("tool_seconds", 0.0), 4),
-                    "error": info.get("tool_error"),
-                }
+                Step(
+                    role=res.messages[-1]["role"],
+                    tool=call.name,
+                    seconds=round(info.get("tool_seconds", 0.0), 4),
+                    error=info.get("tool_error"),
+                )
             )
             if terminated or truncated:
                 _finish(res, info)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -44,11 +43,11 @@ def evaluate(
     except PredictionFormatError as exc:
         raise PredictionFormatError(f"{predictions}: {exc}") from None
     if as_json:
-        typer.echo(json.dumps({k: v for k, v in summary.items() if k != "instances"}, indent=2))
+        typer.echo(summary.to_json(with_instances=False))
     else:
         typer.echo(
-            f"resolved {summary['resolved_instances']}/{summary['submitted_instances']} submitted "
-            f"({summary['total_instances']} tasks); unresolved {summary['unresolved_instances']}, "
-            f"empty {summary['empty_patch_instances']}, errors {summary['error_instances']} "
+            f"resolved {summary.resolved_instances}/{summary.submitted_instances} submitted "
+            f"({summary.total_instances} tasks); unresolved {summary.unresolved_instances}, "
+            f"empty {summary.empty_patch_instances}, errors {summary.error_instances} "
             f"-> {out / 'report.json'}"
         )

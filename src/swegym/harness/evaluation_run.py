@@ -7,14 +7,12 @@ SWE-bench-shaped run report written to ``OUT/report.json``.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from swegym.errors import PredictionFormatError
 from swegym.harness.batch import fingerprint_of, read_done, run_batch
 from swegym.harness.evaluate import InstanceReport, Prediction, evaluate_prediction
-from swegym.harness.report import evaluation_summary
+from swegym.harness.report import EvaluationReport, evaluation_summary
 from swegym.sources.materialize import Mirrors
 from swegym.tasks.model import Task
 
@@ -29,7 +27,7 @@ def evaluate_predictions(
     fresh: bool = False,
     quiet: bool = False,
     source: str = "the tasks",
-) -> dict[str, Any]:
+) -> EvaluationReport:
     """Grade every prediction; return (and write to ``out/report.json``) SWE-bench's run report,
     with the per-instance reports under ``instances``. A prediction for an unknown task is a
     `PredictionFormatError` naming it (``source`` says where the tasks came from)."""
@@ -62,7 +60,6 @@ def evaluate_predictions(
     )
     done = read_done(journal)
     reports = [InstanceReport.model_validate(v) for k, v in done.items() if k in predictions]
-    summary = evaluation_summary([r.model_dump() for r in reports], len(rows), predictions)
-    summary["instances"] = {r.instance_id: r.model_dump(exclude={"instance_id"}) for r in reports}
-    (out / "report.json").write_text(json.dumps(summary, indent=2))
+    summary = evaluation_summary(reports, len(rows), predictions)
+    (out / "report.json").write_text(summary.to_json())
     return summary

@@ -2,36 +2,70 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import BaseModel, Field
+
+from swegym.harness.evaluate import InstanceReport
+
+
+class EvaluationReport(BaseModel):
+    """SWE-bench's run report (counts and sorted id lists by status), plus every instance's report."""
+
+    total_instances: int
+    submitted_instances: int
+    completed_instances: int
+    resolved_instances: int
+    unresolved_instances: int
+    empty_patch_instances: int
+    error_instances: int
+    resolve_rate: float
+    """Resolved over all tasks (not only the submitted ones), as SWE-bench computes it."""
+    submitted_ids: list[str]
+    completed_ids: list[str]
+    resolved_ids: list[str]
+    unresolved_ids: list[str]
+    empty_patch_ids: list[str]
+    error_ids: list[str]
+    schema_version: int = 2
+    instances: dict[str, InstanceReport] = Field(default_factory=dict)
+    """instance_id -> its report (written without the repeated ``instance_id``)."""
+
+    def to_json(self, *, with_instances: bool = True) -> str:
+        """The ``report.json`` text (indented), with or without the per-instance reports."""
+        exclude: Any = {"instances": {"__all__": {"instance_id"}}} if with_instances else {"instances"}
+        return json.dumps(self.model_dump(mode="json", exclude=exclude), indent=2)
+
 
 def evaluation_summary(
-    reports: Iterable[Mapping[str, Any]], total_instances: int, submitted: Iterable[str]
-) -> dict[str, Any]:
-    """SWE-bench's run report: counts and sorted id lists by outcome."""
+    reports: Iterable[InstanceReport], total_instances: int, submitted: Iterable[str]
+) -> EvaluationReport:
+    """SWE-bench's run report over ``reports`` (``submitted``: the ids that had a prediction)."""
+    rows = list(reports)
     by: dict[str, list[str]] = {"resolved": [], "unresolved": [], "empty_patch": [], "error": []}
-    for r in reports:
-        by.setdefault(str(r["status"]), []).append(str(r["instance_id"]))
+    for r in rows:
+        by.setdefault(r.status, []).append(r.instance_id)
     sub = sorted(set(submitted))
     completed = sorted(by["resolved"] + by["unresolved"])
-    return {
-        "total_instances": total_instances,
-        "submitted_instances": len(sub),
-        "completed_instances": len(completed),
-        "resolved_instances": len(by["resolved"]),
-        "unresolved_instances": len(by["unresolved"]),
-        "empty_patch_instances": len(by["empty_patch"]),
-        "error_instances": len(by["error"]),
-        "resolve_rate": round(len(by["resolved"]) / total_instances, 4) if total_instances else 0.0,
-        "submitted_ids": sub,
-        "completed_ids": completed,
-        "resolved_ids": sorted(by["resolved"]),
-        "unresolved_ids": sorted(by["unresolved"]),
-        "empty_patch_ids": sorted(by["empty_patch"]),
-        "error_ids": sorted(by["error"]),
-        "schema_version": 2,
-    }
+    return EvaluationReport(
+        total_instances=total_instances,
+        submitted_instances=len(sub),
+        completed_instances=len(completed),
+        resolved_instances=len(by["resolved"]),
+        unresolved_instances=len(by["unresolved"]),
+        empty_patch_instances=len(by["empty_patch"]),
+        error_instances=len(by["error"]),
+        resolve_rate=round(len(by["resolved"]) / total_instances, 4) if total_instances else 0.0,
+        submitted_ids=sub,
+        completed_ids=completed,
+        resolved_ids=sorted(by["resolved"]),
+        unresolved_ids=sorted(by["unresolved"]),
+        empty_patch_ids=sorted(by["empty_patch"]),
+        error_ids=sorted(by["error"]),
+        instances={r.instance_id: r for r in rows},
+    )
 
 
 def validation_summary(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

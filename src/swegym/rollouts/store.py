@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from swegym.agent.loop import EpisodeResult
+from swegym.agent.loop import EpisodeResult, Step
 from swegym.errors import SwegymError
 from swegym.rollouts.records import COLUMNS, EpisodeRecord, column_sql, from_sql, to_sql
 
@@ -174,7 +174,7 @@ def _message_rows(episode_id: int | None, ep: EpisodeResult) -> list[tuple[Any, 
     """Rows of the ``messages`` table: each message with its step's timing, tokens and tool."""
     rows = []
     for i, msg in enumerate(ep.messages):
-        step = ep.steps[i] if i < len(ep.steps) else {}
+        step = ep.steps[i] if i < len(ep.steps) else Step(role=str(msg.get("role")))
         rows.append(
             (
                 episode_id,
@@ -184,11 +184,11 @@ def _message_rows(episode_id: int | None, ep: EpisodeResult) -> list[tuple[Any, 
                 json.dumps(msg["tool_calls"]) if msg.get("tool_calls") else None,
                 msg.get("tool_call_id"),
                 msg.get("name"),
-                step.get("seconds"),
-                step.get("prompt_tokens"),
-                step.get("completion_tokens"),
-                step.get("tool"),
-                None if step.get("error") is None else int(bool(step.get("error"))),
+                step.seconds,
+                step.prompt_tokens,
+                step.completion_tokens,
+                step.tool,
+                None if step.error is None else int(step.error),
             )
         )
     return rows

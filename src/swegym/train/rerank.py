@@ -89,7 +89,7 @@ def _scorer(cfg: RerankConfig) -> Callable[[EpisodeRecord], dict[str, Any]]:
             raise TrainError(f"task {ep.instance_id} is not in {tasks_src}; pass --tasks")
         p = verifier.score(ep)
         sig = execution_signals(task, ep.diff or "")
-        return {"p_yes": p, "signals": sig, "hybrid": hybrid_score(p, sig, cfg.weights)}
+        return {"p_yes": p, "signals": sig.model_dump(), "hybrid": hybrid_score(p, sig, cfg.weights)}
 
     return score
 

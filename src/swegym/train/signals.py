@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path, PurePosixPath
-from typing import Any
+
+from pydantic import BaseModel
 
 from swegym.harness.patches import deleted_files, touched_files
 from swegym.harness.runner import prepare, run_tests
@@ -49,10 +50,21 @@ def _fraction(status: dict[str, str], files: list[str]) -> float | None:
     return sum(v in ("PASSED", "XFAIL") for v in mine) / len(mine)
 
 
-def execution_signals(task: Task, diff: str, mirrors: Mirrors | None = None) -> dict[str, Any]:
-    """``applies`` (bool), ``existing_tests`` and ``agent_tests`` (pass fractions, or None)."""
+class ExecutionSignals(BaseModel):
+    """What running a candidate diff without the gold tests shows."""
+
+    applies: bool = False
+    """The diff applies at the base commit."""
+    existing_tests: float | None = None
+    """Pass fraction of the repository's tests for the modules it changes (None: there are none)."""
+    agent_tests: float | None = None
+    """Pass fraction of the tests the diff adds or changes (None: it touches none)."""
+
+
+def execution_signals(task: Task, diff: str, mirrors: Mirrors | None = None) -> ExecutionSignals:
+    """Apply ``diff`` in a fresh sandbox and run the existing and the agent's own test files."""
     if not diff.strip():
-        return {"applies": False, "existing_tests": None, "agent_tests": None}
+        return ExecutionSignals()
     prep = prepare(task, mirrors)
     files = subprocess.run(
         ["git", "ls-files"], cwd=prep.repo_dir, capture_output=True, text=True, check=False
@@ -60,20 +72,20 @@ def execution_signals(task: Task, diff: str, mirrors: Mirrors | None = None) -> 
     existing, agent = pick_targets(diff, files)
     run = run_tests(prep, diff, targets=existing + agent)
     if not run.patch_applied:
-        return {"applies": False, "existing_tests": None, "agent_tests": None}
-    return {
-        "applies": True,
-        "existing_tests": _fraction(run.status, existing),
-        "agent_tests": _fraction(run.status, agent),
-    }
+        return ExecutionSignals()
+    return ExecutionSignals(
+        applies=True,
+        existing_tests=_fraction(run.status, existing),
+        agent_tests=_fraction(run.status, agent),
+    )
 
 
-def hybrid_score(p_yes: float, signals: dict[str, Any], weights: dict[str, float]) -> float:
+def hybrid_score(p_yes: float, signals: ExecutionSignals, weights: dict[str, float]) -> float:
     """A weighted mean of P(YES) and the signals that exist (missing ones drop out of the mean)."""
-    parts = {"verifier": p_yes, "applies": float(bool(signals.get("applies")))}
-    for key in ("existing_tests", "agent_tests"):
-        if signals.get(key) is not None:
-            parts[key] = float(signals[key])
+    parts = {"verifier": p_yes, "applies": float(signals.applies)}
+    for key, value in (("existing_tests", signals.existing_tests), ("agent_tests", signals.agent_tests)):
+        if value is not None:
+            parts[key] = float(value)
     total = sum(weights.get(k, 0.0) for k in parts)
     if total <= 0:
         return p_yes
