@@ -19,9 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from swegym.curate.mine.history import run_git
 from swegym.harness.patches import deleted_files, touched_files
-from swegym.sources.gitutil import git_env
+from swegym.sources.gitutil import git, git_env
 from swegym.sources.materialize import materialize
 from swegym.tasks.model import Task
 
@@ -81,7 +80,7 @@ def tree_leaks(task: Task, repo: Path, commit: str = "HEAD") -> list[str]:
     args = ["grep", "-I", "-n", "-F", "--no-color"]
     for line in lines:
         args += ["-e", line]
-    out = run_git(repo, *args, commit, "--", check=False)
+    out = git(repo, *args, commit, "--", check=False)
     for hit in out.splitlines():
         # "<commit>:<path>:<lineno>:<text>"
         parts = hit.split(":", 3)
@@ -106,7 +105,7 @@ def history_leaks(task: Task, repo_dir: Path) -> list[str]:
     fix = str(task.meta.get("commit") or "")
     if re.fullmatch(r"[0-9a-fA-F]{7,40}", fix) and _has_object(repo_dir, f"{fix}^{{commit}}"):
         reasons.append(f"the fix commit {fix[:12]} is in the repository")
-    past = run_git(repo_dir, "rev-list", "--all", "--reflog", "--max-count=1", "--not", "HEAD", check=False)
+    past = git(repo_dir, "rev-list", "--all", "--reflog", "--max-count=1", "--not", "HEAD", check=False)
     if past.strip():
         reasons.append(f"commit {past.strip()[:12]} after the base commit is reachable (refs or reflog)")
     for path, blob in post_image_blobs(task.patch, repo_dir).items():

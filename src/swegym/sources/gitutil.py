@@ -30,14 +30,23 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def git(cwd: Path, *args: str, check: bool = True, input: str | None = None) -> str:
-    """Run git in ``cwd`` and return stdout; raise ``SourceError`` with stderr on failure."""
+def git(
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run git in ``cwd`` (the controlled environment of :func:`git_env`, plus ``env``) and return
+    stdout; raise ``SourceError`` with stderr's last line on failure. Paths print unquoted and
+    undecodable bytes become U+FFFD, so history with odd file names stays readable."""
     proc = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", *args],
+        ["git", "-c", "commit.gpgsign=false", "-c", "core.autocrlf=false", "-c", "core.quotepath=off", *args],
         cwd=cwd,
-        env=git_env(),
+        env={**git_env(), **(env or {})},
         capture_output=True,
         text=True,
+        errors="replace",
         input=input,
     )
     if check and proc.returncode != 0:

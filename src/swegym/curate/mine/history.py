@@ -14,8 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swegym.errors import SourceError
-from swegym.sources.gitutil import git_env
+from swegym.sources.gitutil import git, git_env
 
 _SEP_RECORD = "\x1e"
 _SEP_FIELD = "\x00"
@@ -46,22 +45,6 @@ class Commit:
         return self.message.strip().splitlines()[0] if self.message.strip() else ""
 
 
-def run_git(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
-    """git in ``repo`` with the controlled environment (plus ``env``); stdout as text."""
-    proc = subprocess.run(
-        ["git", "-c", "core.autocrlf=false", "-c", "core.quotepath=off", *args],
-        cwd=repo,
-        env={**git_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        errors="replace",
-    )
-    if check and proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise SourceError(f"git {' '.join(args[:2])} failed in {repo}: {tail[0]}")
-    return proc.stdout
-
-
 def walk(
     repo: Path,
     *,
@@ -80,7 +63,7 @@ def walk(
         args.append(f"--until={until}")
     if max_commits:
         args.append(f"--max-count={max_commits}")
-    out = run_git(repo, *args, ref, "--")
+    out = git(repo, *args, ref, "--")
     commits = []
     for record in out.split(_SEP_RECORD)[1:]:
         parts = record.split(_SEP_FIELD)
@@ -96,7 +79,7 @@ def diff(repo: Path, parent: str, commit: str, paths: list[str]) -> str:
     """The unified diff of ``paths`` from ``parent`` to ``commit`` (full blob ids, no renames)."""
     if not paths:
         return ""
-    return run_git(
+    return git(
         repo,
         "diff",
         "--no-renames",
@@ -114,7 +97,7 @@ def applies_at(repo: Path, commit: str, patch: str) -> bool:
     """Whether ``patch`` applies to the tree of ``commit`` (checked in a throwaway index)."""
     with tempfile.TemporaryDirectory(prefix="swegym-index-") as tmp:
         env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
-        run_git(repo, "read-tree", commit, env=env)
+        git(repo, "read-tree", commit, env=env)
         proc = subprocess.run(
             ["git", "apply", "--cached", "--check", "-"],
             cwd=repo,
@@ -141,7 +124,7 @@ def show(repo: Path, commit: str, path: str) -> str | None:
 
 def list_files(repo: Path, commit: str) -> list[str]:
     """Every file path in the tree of ``commit``."""
-    return run_git(repo, "ls-tree", "-r", "--name-only", "-z", commit).split("\0")[:-1]
+    return git(repo, "ls-tree", "-r", "--name-only", "-z", commit).split("\0")[:-1]
 
 
 _VERSION_IN_TAG = re.compile(r"(\d+)\.(\d+)")
@@ -149,7 +132,7 @@ _VERSION_IN_TAG = re.compile(r"(\d+)\.(\d+)")
 
 def tag_version(repo: Path, commit: str) -> str | None:
     """major.minor of the newest release tag reachable from ``commit`` (None without one)."""
-    out = run_git(repo, "describe", "--tags", "--abbrev=0", commit, check=False).strip()
+    out = git(repo, "describe", "--tags", "--abbrev=0", commit, check=False).strip()
     m = _VERSION_IN_TAG.search(out)
     return f"{int(m.group(1))}.{int(m.group(2))}" if m else None
 
@@ -158,7 +141,7 @@ def pr_commit_subjects(repo: Path, merge: Commit, limit: int = 20) -> list[str]:
     """Subjects of the non-merge commits a merge brought in (the pull request's commits)."""
     if not merge.is_merge:
         return []
-    out = run_git(
+    out = git(
         repo, "log", "--no-merges", "--format=%s", f"--max-count={limit}", f"{merge.parents[0]}..{merge.sha}"
     )
     return [s for s in out.splitlines() if s.strip()]
@@ -166,4 +149,4 @@ def pr_commit_subjects(repo: Path, merge: Commit, limit: int = 20) -> list[str]:
 
 def head_commit(repo: Path, ref: str = "HEAD") -> str:
     """The full commit id of ``ref``."""
-    return run_git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+    return git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()

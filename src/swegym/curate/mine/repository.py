@@ -15,7 +15,7 @@ def repo_name(location: str, repo_dir: Path) -> str:
     """'owner/name' from a GitHub-style URL, the origin remote, or the directory name."""
     url = location
     if Path(location).exists():
-        url = history.run_git(repo_dir, "config", "--get", "remote.origin.url", check=False).strip()
+        url = git(repo_dir, "config", "--get", "remote.origin.url", check=False).strip()
     m = re.search(r"[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", url)
     if m and url:
         return f"{m.group(1)}/{m.group(2)}"
@@ -29,7 +29,7 @@ def open_repo(location: str) -> tuple[Path, str]:
     path = Path(location).expanduser()
     if path.exists():
         resolved = path.resolve()
-        history.run_git(resolved, "rev-parse", "--git-dir")
+        git(resolved, "rev-parse", "--git-dir")
         return resolved, str(resolved)
     key = re.sub(r"[^\w.-]+", "_", location)[-100:]
     dest = sub_cache("mine") / f"{key}.git"
