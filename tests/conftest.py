@@ -108,12 +108,17 @@ def calc_task(fixture_repo: dict[str, str], fixture_specs: Path) -> Task:
     )
 
 
-def labelled(calc_task: Task, n: int) -> list[Task]:
-    """``n`` copies of the calc task with its FAIL_TO_PASS/PASS_TO_PASS labels (ids fixture__calc-0..n-1)."""
-    base = calc_task.model_copy(
+def with_labels(calc_task: Task) -> Task:
+    """The calc task with its FAIL_TO_PASS/PASS_TO_PASS labels (as validation derives them)."""
+    return calc_task.model_copy(
         update={
             "FAIL_TO_PASS": ["tests/test_calc.py::test_clamp_upper"],
             "PASS_TO_PASS": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"],
         }
     )
+
+
+def labelled(calc_task: Task, n: int) -> list[Task]:
+    """``n`` copies of the calc task with its FAIL_TO_PASS/PASS_TO_PASS labels (ids fixture__calc-0..n-1)."""
+    base = with_labels(calc_task)
     return [base.model_copy(update={"instance_id": f"fixture__calc-{i}"}) for i in range(n)]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from conftest import with_labels
 from swegym.agent.env import SWEEnv
 from swegym.agent.loop import AgentConfig, run_episode
 from swegym.agent.models.openai_compat import OpenAICompatModel, OpenAIConfig
@@ -23,12 +24,7 @@ pytestmark = pytest.mark.sandbox
 
 @pytest.fixture(scope="module")
 def task(calc_task: Task) -> Task:
-    return calc_task.model_copy(
-        update={
-            "FAIL_TO_PASS": ["tests/test_calc.py::test_clamp_upper"],
-            "PASS_TO_PASS": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"],
-        }
-    )
+    return with_labels(calc_task)
 
 
 def test_swe_env_contract(task: Task) -> None:

@@ -8,6 +8,7 @@ from types import TracebackType
 
 import pytest
 
+from conftest import with_labels
 from swegym.agent.env import EnvConfig, SWEEnv
 from swegym.errors import SandboxError
 from swegym.harness.grader import grade_diff
@@ -80,12 +81,7 @@ def counting_backend() -> None:
 
 @pytest.fixture(scope="module")
 def task(calc_task: Task) -> Task:
-    return calc_task.model_copy(
-        update={
-            "FAIL_TO_PASS": ["tests/test_calc.py::test_clamp_upper"],
-            "PASS_TO_PASS": ["tests/test_calc.py::test_add", "tests/test_calc.py::test_clamp_inside"],
-        }
-    )
+    return with_labels(calc_task)
 
 
 def test_a_second_backend_serves_env_tools_and_grading(task: Task) -> None:
