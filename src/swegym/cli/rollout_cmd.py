@@ -39,7 +39,7 @@ TEXT_CALLS = typer.Option(
 )
 API_KEY_ENV = typer.Option("OPENAI_API_KEY", "--api-key-env")
 MODEL_PATH = typer.Option(None, "--model-path", help="A GGUF file for --model local.")
-N_CTX = typer.Option(8192, "--n-ctx", help="Context size of the local server.")
+N_CTX = typer.Option(8192, "--n-ctx", min=256, help="Context size of the local server.")
 LOCAL_BACKEND = typer.Option(
     "transformers",
     "--local-backend",
@@ -90,7 +90,10 @@ def rollout(
     from swegym.tasks.select import round_robin_by_repo
 
     m = _model_config(model, base_url, temperature, max_tokens, text_tool_calls, api_key_env, local_backend)
-    m = m.model_copy(update={"model_path": model_path, "n_ctx": n_ctx, "tool_grammar": tool_grammar})
+    # Validated again (model_copy would not), so the config's bounds hold for these fields too.
+    m = type(m).model_validate(
+        {**m.model_dump(), "model_path": model_path, "n_ctx": n_ctx, "tool_grammar": tool_grammar}
+    )
     # The local server's window holds the prompt and the reply.
     context = min(max_context, n_ctx - max_tokens) if m.starts_local_server else max_context
     agent = AgentConfig(

@@ -36,11 +36,6 @@ class Outcome(str, Enum):
     def __str__(self) -> str:
         return self.value
 
-    @property
-    def graded(self) -> bool:
-        """True when the outcome says something about the diff (not an infrastructure failure)."""
-        return self not in (Outcome.INFRA_ERROR, Outcome.UNGRADED)
-
 
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 """Every outcome, in display order."""
