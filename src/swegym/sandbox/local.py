@@ -18,6 +18,7 @@ from swegym.config import sub_cache
 from swegym.errors import SandboxError
 from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
 from swegym.sandbox.bwrap import XFER_MOUNT, Layout, build_argv, find_bwrap
+from swegym.sandbox.clock import apply_clock
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.limits import Limits, descendants, dir_size
 from swegym.sandbox.oneshot import run_script
@@ -63,7 +64,7 @@ class LocalSandbox:
     def _argv(self, layout: Layout, limits: Limits) -> list[str]:
         argv = build_argv(
             self.bwrap,
-            layout,
+            apply_clock(layout, self.config.clock),  # the task's date, or the real clock
             network=self.config.network,
             tmp_size_mb=self.config.tmp_size_mb,
             repo_mode=self.config.repo_mode,
