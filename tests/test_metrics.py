@@ -211,6 +211,7 @@ def test_build_report_numbers() -> None:
         "no_diff": 1,
         "limit_reached": 1,
         "model_error": 0,
+        "tampered": 0,
         "infra_error": 1,
         "ungraded": 0,
     }

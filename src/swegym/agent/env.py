@@ -208,7 +208,7 @@ class SWEEnv(gym.Env[str, Any]):
             "diff": diff,
             "verdict": verdict,
             "outcome": verdict.outcome,
-            "resolved": verdict.resolved,
+            "resolved": verdict.credited,
             "report": verdict.report,
             "error": verdict.error,
             "reward": verdict.reward,

@@ -215,5 +215,7 @@ def _finish(res: EpisodeResult, end: dict[str, Any], error: str | None = None) -
     res.report = verdict.report
     res.reward = verdict.reward
     res.outcome = verdict.outcome
-    res.resolved = None if verdict.outcome is Outcome.INFRA_ERROR else verdict.resolved
+    # An infrastructure error is ungraded (None); a tampered run is graded and never resolved,
+    # whatever its forged test results said.
+    res.resolved = None if verdict.outcome is Outcome.INFRA_ERROR else verdict.credited
     res.error = error or verdict.error

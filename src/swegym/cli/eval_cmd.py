@@ -45,9 +45,11 @@ def evaluate(
     if as_json:
         typer.echo(summary.to_json(with_instances=False))
     else:
+        # Named only when there is one: a tampered prediction is rare and must not go unseen.
+        tampered = f"tampered {summary.tampered_instances}, " if summary.tampered_instances else ""
         typer.echo(
             f"resolved {summary.resolved_instances}/{summary.submitted_instances} submitted "
             f"({summary.total_instances} tasks); unresolved {summary.unresolved_instances}, "
-            f"empty {summary.empty_patch_instances}, errors {summary.error_instances} "
+            f"empty {summary.empty_patch_instances}, {tampered}errors {summary.error_instances} "
             f"-> {out / 'report.json'}"
         )

@@ -34,4 +34,5 @@ def rerank(
             for n in ("best", "pass", "random")
         ]
         typer.echo(f"{r['k']:>3} {r['tasks']:>5} " + " ".join(f"{c:>14}" for c in cells))
-    typer.echo(f"picked {rep['picked_resolved']}/{rep['tasks']} resolved; wrote {rep['out']}")
+    tampered = f", {rep['picked_tampered']} tampered" if rep.get("picked_tampered") else ""
+    typer.echo(f"picked {rep['picked_resolved']}/{rep['tasks']} resolved{tampered}; wrote {rep['out']}")

@@ -28,7 +28,7 @@ class InstanceReport(BaseModel):
     """SWE-bench's per-instance report, plus our ``status`` and ``error``."""
 
     instance_id: str
-    status: str = Field(description="resolved | unresolved | empty_patch | error")
+    status: str = Field(description="resolved | unresolved | empty_patch | tampered | error")
     outcome: Outcome | None = Field(default=None, description="The grading outcome behind `status`.")
     patch_is_None: bool = False
     patch_exists: bool = False
@@ -77,6 +77,9 @@ _REPORT_STATUS = {
     Outcome.TESTS_FAILED: "unresolved",
     Outcome.PATCH_FAILED: "unresolved",
     Outcome.NO_DIFF: "empty_patch",
+    # Its own status, not "unresolved": the run interfered with how its tests were reported,
+    # so the prediction is neither an honest failure nor an infrastructure error.
+    Outcome.TAMPERED: "tampered",
 }
 
 
@@ -89,7 +92,7 @@ def instance_report(instance_id: str, model_patch: str | None, verdict: Verdict)
         patch_is_None=model_patch is None,
         patch_exists=bool(model_patch and model_patch.strip()),
         patch_successfully_applied=verdict.patch_applied,
-        resolved=verdict.resolved,
+        resolved=verdict.credited,
         tests_status=verdict.tests_status,
         error=verdict.error,
         seconds=verdict.seconds,

@@ -12,7 +12,12 @@ from swegym.harness.evaluate import InstanceReport
 
 
 class EvaluationReport(BaseModel):
-    """SWE-bench's run report (counts and sorted id lists by status), plus every instance's report."""
+    """SWE-bench's run report (counts and sorted id lists by status), plus every instance's report.
+
+    ``tampered`` is ours: a prediction whose run interfered with how its tests were reported. It
+    is graded to the end, so it is among the completed (``completed = resolved + unresolved +
+    tampered``), but neither resolved nor unresolved, and it never counts toward the resolve rate.
+    """
 
     total_instances: int
     submitted_instances: int
@@ -20,6 +25,7 @@ class EvaluationReport(BaseModel):
     resolved_instances: int
     unresolved_instances: int
     empty_patch_instances: int
+    tampered_instances: int = 0
     error_instances: int
     resolve_rate: float
     """Resolved over all tasks (not only the submitted ones), as SWE-bench computes it."""
@@ -28,8 +34,10 @@ class EvaluationReport(BaseModel):
     resolved_ids: list[str]
     unresolved_ids: list[str]
     empty_patch_ids: list[str]
+    tampered_ids: list[str] = Field(default_factory=list)
     error_ids: list[str]
-    schema_version: int = 2
+    schema_version: int = 3
+    """3: ``tampered`` has its own count and ids (it was not a status before)."""
     instances: dict[str, InstanceReport] = Field(default_factory=dict)
     """instance_id -> its report (written without the repeated ``instance_id``)."""
 
@@ -44,11 +52,11 @@ def evaluation_summary(
 ) -> EvaluationReport:
     """SWE-bench's run report over ``reports`` (``submitted``: the ids that had a prediction)."""
     rows = list(reports)
-    by: dict[str, list[str]] = {"resolved": [], "unresolved": [], "empty_patch": [], "error": []}
+    by: dict[str, list[str]] = {s: [] for s in ("resolved", "unresolved", "empty_patch", "tampered", "error")}
     for r in rows:
         by.setdefault(r.status, []).append(r.instance_id)
     sub = sorted(set(submitted))
-    completed = sorted(by["resolved"] + by["unresolved"])
+    completed = sorted(by["resolved"] + by["unresolved"] + by["tampered"])
     return EvaluationReport(
         total_instances=total_instances,
         submitted_instances=len(sub),
@@ -56,6 +64,7 @@ def evaluation_summary(
         resolved_instances=len(by["resolved"]),
         unresolved_instances=len(by["unresolved"]),
         empty_patch_instances=len(by["empty_patch"]),
+        tampered_instances=len(by["tampered"]),
         error_instances=len(by["error"]),
         resolve_rate=round(len(by["resolved"]) / total_instances, 4) if total_instances else 0.0,
         submitted_ids=sub,
@@ -63,6 +72,7 @@ def evaluation_summary(
         resolved_ids=sorted(by["resolved"]),
         unresolved_ids=sorted(by["unresolved"]),
         empty_patch_ids=sorted(by["empty_patch"]),
+        tampered_ids=sorted(by["tampered"]),
         error_ids=sorted(by["error"]),
         instances={r.instance_id: r for r in rows},
     )

@@ -28,6 +28,10 @@ class Outcome(str, Enum):
     """An episode hit its turn, time or context limit with a diff that does not resolve."""
     MODEL_ERROR = "model_error"
     """The model's server failed (after retries) before the episode ended."""
+    TAMPERED = "tampered"
+    """The code under test interfered with how outcomes are reported (a canary test reported
+    the wrong outcome, the results channel carried forged or duplicate records, or the audit
+    hook caught a forbidden action): reward 0, never kept for SFT, a verifier negative."""
     INFRA_ERROR = "infra_error"
     """The harness failed (build, sandbox, timeout, a task without labels): not the agent's fault."""
     UNGRADED = "ungraded"
@@ -55,25 +59,33 @@ class Verdict(BaseModel):
     tests_status: dict[str, TestsStatus] = Field(default_factory=dict)
     """SWE-bench's shape: ``{"FAIL_TO_PASS": {success, failure}, "PASS_TO_PASS": {...}}``."""
     error: str | None = None
+    """Why: the infrastructure error, or what made the diff rejected or the run tampered."""
     seconds: float = 0.0
 
     @property
+    def credited(self) -> bool:
+        """Resolved, by a run that did not tamper: what every consumer counts as a success
+        (a tampered run's ``resolved`` rests on test results that cannot be trusted)."""
+        return self.resolved and self.outcome is not Outcome.TAMPERED
+
+    @property
     def reward(self) -> float:
-        """1.0 if resolved, else 0.0: the reward of RL and rejection sampling."""
-        return 1.0 if self.resolved else 0.0
+        """1.0 if `credited`, else 0.0: the reward of RL and rejection sampling."""
+        return 1.0 if self.credited else 0.0
 
     @property
     def report(self) -> dict[str, object] | None:
         """The per-test report (``resolved`` plus tests_status), or None when no test ran."""
         if not self.tests_status:
             return None
-        return {"resolved": self.resolved, **{k: v.model_dump() for k, v in self.tests_status.items()}}
+        return {"resolved": self.credited, **{k: v.model_dump() for k, v in self.tests_status.items()}}
 
     def at_end(self, reason: str) -> Verdict:
         """This verdict for an episode that ended for ``reason``: an unresolved diff is
-        `limit_reached` at a limit and `model_error` when the model failed; resolved and
-        infrastructure outcomes stay as they are."""
-        if self.outcome in (Outcome.RESOLVED, Outcome.INFRA_ERROR):
+        `limit_reached` at a limit and `model_error` when the model failed; resolved,
+        tampered and infrastructure outcomes stay as they are (tampering is what the episode
+        did, whenever it stopped: it must not hide behind a limit)."""
+        if self.outcome in (Outcome.RESOLVED, Outcome.TAMPERED, Outcome.INFRA_ERROR):
             return self
         if reason in LIMIT_REASONS:
             return self.model_copy(update={"outcome": Outcome.LIMIT_REACHED})

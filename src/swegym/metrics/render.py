@@ -46,10 +46,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = 
 def _totals(t: Totals) -> list[str]:
     per_task = str(t.K) if t.min_samples == t.K else f"{t.min_samples}..{t.K}"
     dup = f"  duplicate samples {t.duplicate_samples}" if t.duplicate_samples else ""
+    # Shown only when there is one, so that a run with none reads as before.
+    tampered = f"  tampered {t.tampered:,}" if t.tampered else ""
     return [
         f"episodes {t.episodes:,}  tasks {t.tasks:,}  repos {t.repos:,}  samples/task {per_task}",
         f"resolved {t.resolved:,}/{t.graded:,} graded ({_fmt(t.resolve_rate, 'pct')})  "
-        f"errors {t.errors:,} ({_fmt(t.error_rate, 'pct')})" + dup,
+        f"errors {t.errors:,} ({_fmt(t.error_rate, 'pct')})" + tampered + dup,
     ]
 
 

@@ -6,6 +6,8 @@ Conventions used throughout:
   are counted as errors and excluded from resolve rates and from pass@k: for a task, ``n`` is
   its number of graded episodes and ``c`` the number that resolved it. Tasks can therefore
   have different ``n``; pass@k only uses tasks with ``n >= k``.
+* A *tampered* episode is graded and never resolved (`EpisodeRecord` makes sure of it), so it
+  counts against resolve rates and pass@k like any failure, and the totals also count it alone.
 * ``K`` is the largest number of episodes (graded or not) recorded for one task.
 * Each section of the report is built by one function below, from the records alone.
 """
@@ -126,6 +128,7 @@ def totals_section(episodes: Sequence[EpisodeRecord]) -> Totals:
         resolve_rate=summary.resolve_rate,
         errors=errors,
         error_rate=_rate(errors, summary.episodes),
+        tampered=sum(1 for ep in episodes if ep.tampered),
         duplicate_samples=_duplicates(episodes),
     )
 

@@ -58,6 +58,9 @@ class Totals(BaseModel):
     errors: int
     """Episodes with ``resolved is None`` (infrastructure errors)."""
     error_rate: float | None
+    tampered: int = 0
+    """Graded episodes whose code interfered with how outcomes are reported: among the graded,
+    never among the resolved (0 in a report written before the outcome existed)."""
     duplicate_samples: int
     """Records repeating a (model, temperature, instance_id, sample) already seen: counted, not dropped."""
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from swegym.harness.verdict import Outcome
 
@@ -65,7 +65,8 @@ class EpisodeRecord(BaseModel):
     """How the episode ended. A value this version does not know (written by another swegym
     version) is kept as its text, so that reports still count it; None if none was recorded."""
     resolved: bool | None = Field(strict=True)
-    """True/False once graded; None for an infrastructure error (excluded from resolve rates)."""
+    """True/False once graded; None for an infrastructure error (excluded from resolve rates).
+    Always False for a tampered episode (it is graded, and never a success)."""
     reward: float | None = None
     turns: Annotated[int | None, STAT] = None
     tool_calls: int | None = None
@@ -87,6 +88,19 @@ class EpisodeRecord(BaseModel):
     """The conversation (OpenAI chat messages), when read with ``with_messages=True``."""
     run: Annotated[str | None, NOT_STORED] = None
     """The run directory the episode was read from (set by the training readers)."""
+
+    @model_validator(mode="after")
+    def _tampered_is_never_resolved(self) -> EpisodeRecord:
+        # A tampered episode is graded (reward 0), whatever a row written by a buggy or older
+        # writer says: normalizing here means no report, export or training reader credits it.
+        if self.tampered:
+            self.resolved, self.reward = False, 0.0
+        return self
+
+    @property
+    def tampered(self) -> bool:
+        """The episode's code interfered with how its outcome was reported."""
+        return self.outcome == Outcome.TAMPERED
 
 
 def _fields_tagged(tag: _Tag) -> tuple[str, ...]:

@@ -53,8 +53,10 @@ def _well_formed(messages: list[dict[str, Any]]) -> bool:
 
 
 def require_resolved(episodes: list[EpisodeRecord], what: str) -> list[EpisodeRecord]:
-    """The resolved episodes, or one line saying that none resolved."""
-    good = [e for e in episodes if e.resolved]
+    """The resolved episodes, or one line saying that none resolved. A tampered episode is never
+    among them, even one that claims to be resolved (built without validation, say): training on
+    a run that forged its test results would teach the forgery."""
+    good = [e for e in episodes if e.resolved and not e.tampered]
     if not good:
         raise TrainError(
             f"{what} needs resolved episodes, and none of the {len(episodes)} episodes resolved its task"

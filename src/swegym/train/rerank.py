@@ -44,6 +44,11 @@ class Scored(BaseModel):
     score: float
 
 
+def _success(ep: EpisodeRecord) -> bool:
+    # A tampered episode stays a candidate (the reranker cannot know) but is never a success.
+    return bool(ep.resolved) and not ep.tampered
+
+
 def metrics_table(groups: dict[str, list[Scored]], n_boot: int, seed: int) -> list[dict[str, Any]]:
     """Best@k, Pass@k and Random@k with bootstrap CIs for k = 1..K (tasks with n >= k)."""
     kmax = max(len(g) for g in groups.values())
@@ -53,7 +58,7 @@ def metrics_table(groups: dict[str, list[Scored]], n_boot: int, seed: int) -> li
         vals: dict[str, list[float]] = {"best": [], "pass": [], "random": []}
         for g in tasks:
             scores = [s.score for s in g]
-            res = [bool(s.episode.resolved) for s in g]
+            res = [_success(s.episode) for s in g]
             vals["best"].append(best_at_k(scores, res, k))
             vals["pass"].append(pass_at_k(len(res), sum(res), k))
             vals["random"].append(random_at_k(res, k))
@@ -135,7 +140,8 @@ def rerank(cfg: RerankConfig, on_scored: Callable[[], None] | None = None) -> di
         "verifier": cfg.verifier,
         "tasks": len(groups),
         "episodes": len(episodes),
-        "picked_resolved": sum(bool(e.resolved) for e in best),
+        "picked_resolved": sum(_success(e) for e in best),
+        "picked_tampered": sum(e.tampered for e in best),
         "metrics": metrics_table(groups, cfg.n_boot, cfg.seed),
     }
     (out / "rerank.json").write_text(json.dumps(report, indent=2))

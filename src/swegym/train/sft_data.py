@@ -61,7 +61,8 @@ def _action_key(messages: list[dict[str, Any]]) -> str:
 
 
 def select(cfg: SFTDataConfig, episodes: list[EpisodeRecord]) -> tuple[list[EpisodeRecord], dict[str, int]]:
-    """Resolved episodes after dedupe and the per-task cap; counts of what was dropped."""
+    """Resolved (never tampered) episodes after dedupe and the per-task cap; counts of what was
+    dropped."""
     good = require_resolved(episodes, "SFT data")
     dropped = {"duplicates": 0, "over_cap": 0}
     seen: set[str] = set()
@@ -148,6 +149,7 @@ def sft_stats(
     totals = {
         "episodes": len(episodes),
         "resolved": n_res,
+        "tampered": sum(1 for e in episodes if e.tampered),  # read, and never kept
         "resolved_share": n_res / len(episodes),
         "trajectories": len(rows),
         "tasks": len({r["instance_id"] for r in rows}),

@@ -35,9 +35,10 @@ class VerifierDataConfig(BaseModel):
 
 def build_verifier_rows(cfg: VerifierDataConfig, episodes: list[EpisodeRecord]) -> list[dict[str, Any]]:
     """One row per graded episode: ``prompt`` (messages), ``completion`` (YES/NO), ``label``."""
-    # An infrastructure error says nothing about the patch, so it is neither a YES nor a NO.
-    pos = [e for e in episodes if e.resolved]
-    neg = [e for e in episodes if not e.resolved and e.outcome != Outcome.INFRA_ERROR]
+    # An infrastructure error says nothing about the patch, so it is neither a YES nor a NO; a
+    # tampered episode is a NO even if it claims to be resolved (its results were forged).
+    pos = [e for e in episodes if e.resolved and not e.tampered]
+    neg = [e for e in episodes if e.tampered or (not e.resolved and e.outcome != Outcome.INFRA_ERROR)]
     if not pos or not neg:
         raise TrainError(
             f"verifier data needs resolved and unresolved episodes; got {len(pos)} resolved, {len(neg)} not"
@@ -47,8 +48,7 @@ def build_verifier_rows(cfg: VerifierDataConfig, episodes: list[EpisodeRecord]) 
         n = min(len(pos), len(neg))
         pos, neg = rng.sample(pos, n), rng.sample(neg, n)
     rows = []
-    for ep in pos + neg:
-        label = int(bool(ep.resolved))
+    for label, ep in [(1, e) for e in pos] + [(0, e) for e in neg]:
         rows.append(
             {
                 "prompt": judge_messages(ep, cfg.max_chars),
