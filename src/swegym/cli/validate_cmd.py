@@ -16,6 +16,7 @@ from swegym.cli.common import (
     mirrors,
 )
 from swegym.harness.validation_run import ValidationSummary, validate_tasks
+from swegym.sandbox.config import SandboxConfig
 
 
 def validate(
@@ -33,14 +34,30 @@ def validate(
     skip_invalid: bool = SkipOpt,
     fresh: bool = typer.Option(False, "--fresh", help="Ignore earlier results for this --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    clock: str | None = typer.Option(
+        None,
+        "--clock",
+        help="'task': tests see the task's date (libfaketime); 'real': the host's clock. "
+        "Default: $SWEGYM_CLOCK, else 'task'.",
+    ),
 ) -> None:
     """Validate tasks: the empty patch must fail and the gold patch pass the FAIL_TO_PASS tests.
 
     Example: swegym validate --tasks bundled --runs 3 --json
     """
     rows = get_tasks(tasks, ids, skip_invalid)
+    if clock not in (None, "task", "real"):
+        raise typer.BadParameter("--clock must be 'task' or 'real'")
+    config = SandboxConfig.model_validate({"clock": clock} if clock else {})
     summary = validate_tasks(
-        rows, out, runs=runs, workers=workers, mirrors=mirrors(mirror), fresh=fresh, quiet=as_json
+        rows,
+        out,
+        runs=runs,
+        workers=workers,
+        mirrors=mirrors(mirror),
+        fresh=fresh,
+        quiet=as_json,
+        config=config,
     )
     print_summary(summary, as_json=as_json)
 
@@ -54,7 +71,7 @@ def print_summary(summary: ValidationSummary, *, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title="validation")
-    for col in ("instance_id", "status", "F2P", "P2P", "flaky", "seconds", "reason"):
+    for col in ("instance_id", "status", "F2P", "P2P", "flaky", "dated", "seconds", "reason"):
         table.add_column(col)
     for r in sorted(summary.results, key=lambda r: r.instance_id):
         color = {"valid": "green", "invalid": "yellow", "error": "red"}[r.status]
@@ -64,6 +81,7 @@ def print_summary(summary: ValidationSummary, *, as_json: bool) -> None:
             str(len(r.FAIL_TO_PASS)),
             str(len(r.PASS_TO_PASS)),
             str(len(r.flaky)),
+            str(len(r.date_dependent)),
             f"{r.seconds:.1f}",
             r.reason[:80],
         )
@@ -73,3 +91,8 @@ def print_summary(summary: ValidationSummary, *, as_json: bool) -> None:
         f"total {summary.total}  valid {summary.valid}  invalid {summary.invalid}  "
         f"errors {summary.errors}  -> {summary.tasks_file}"
     )
+    if summary.date_dependent:
+        clocks = ", ".join(f"{k} {v}" for k, v in sorted(summary.clocks.items()))
+        console.print(
+            f"date-dependent tests ('dated') in {len(summary.date_dependent)} tasks; clock: {clocks}"
+        )

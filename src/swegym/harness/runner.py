@@ -10,6 +10,7 @@ from pathlib import Path
 
 from swegym.envs.builder import BuiltEnv, build_env
 from swegym.envs.spec import EnvSpec, SpecDirs, get_spec
+from swegym.harness.dates import task_clock
 from swegym.harness.parsers import get_parser, json_records
 from swegym.harness.patches import run_targets, touched_files
 from swegym.sandbox.base import ExecRequest, ExecResponse
@@ -33,10 +34,16 @@ class Prepared:
     repo_dir: Path
     spec: EnvSpec
     env: BuiltEnv
+    clock: str | None = None
+    """Where the sandbox's wall clock starts; None: the task's date (validation's second run
+    sets another)."""
 
     def layout(self) -> Layout:
-        """The sandbox layout for this task (bytecode of files its base patch changed masked)."""
-        return self.env.layout(self.repo_dir, touched_files(self.task.base_patch))
+        """The sandbox layout for this task (bytecode of files its base patch changed masked),
+        its clock at the task's date: the agent's episode and its grading see the same date."""
+        layout = self.env.layout(self.repo_dir, touched_files(self.task.base_patch))
+        layout.clock = self.clock or task_clock(self.task)
+        return layout
 
 
 def test_targets(task: Task) -> list[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -9,8 +12,10 @@ from pydantic import BaseModel, Field
 
 from swegym.envs.spec import SpecDirs
 from swegym.errors import SwegymError
+from swegym.harness.dates import clock_at, date_dependent, probe_clock, task_clock
 from swegym.harness.parsers import PASSING
 from swegym.harness.runner import Prepared, TestRun, prepare, run_tests
+from swegym.sandbox.clock import effective_clock
 from swegym.sandbox.config import SandboxConfig
 from swegym.sources.materialize import Mirrors
 from swegym.tasks.model import Task
@@ -29,6 +34,13 @@ class ValidationResult(BaseModel):
     seconds: float = 0.0
     task: Task | None = None
     fingerprint: str = ""
+    clock: str = ""
+    """The clock the tests ran on: 'task@YYYY-MM-DD HH:MM:SS' (the task's date) or 'real'."""
+    probe_clock: str = ""
+    """The second date the tests also ran at (once per patch), '' when it could not be checked."""
+    date_dependent: list[str] = Field(default_factory=list)
+    """Tests whose outcome differs between the two dates: kept in the labels (flagged) under the
+    task's clock, which makes them deterministic; excluded from them under the real clock."""
 
 
 class Labels(BaseModel):
@@ -76,9 +88,12 @@ def _base(test_id: str) -> str:
     return test_id.split("[", 1)[0]
 
 
-def check_labels(task: Task, labels: Labels) -> tuple[list[str], list[str], str]:
-    """Compare a task's own labels with derived ones; return (f2p, p2p, problem or '')."""
-    flaky = set(labels.flaky)
+def check_labels(
+    task: Task, labels: Labels, exclude: Collection[str] = ()
+) -> tuple[list[str], list[str], str]:
+    """Compare a task's own labels with derived ones; return (f2p, p2p, problem or ''). Flaky
+    tests and ``exclude`` (date-dependent tests under the real clock) are left out of both."""
+    flaky = set(labels.flaky) | set(exclude)
     given_f2p = [t for t in task.FAIL_TO_PASS if t not in flaky]
     given_p2p = [t for t in task.PASS_TO_PASS if t not in flaky]
     bad_f2p = [t for t in given_f2p if t not in set(labels.fail_to_pass)]
@@ -104,15 +119,23 @@ def validate_task(
     config: SandboxConfig | None = None,
     log_dir: Path | None = None,
     spec_dirs: SpecDirs = (),
+    date_check: bool = True,
 ) -> ValidationResult:
     """Validate ``task``: labels derived (or checked, if it has them) over ``runs`` repetitions.
 
     ``spec_dirs``: extra directories of env spec files (e.g. specs proposed by mining).
+    ``date_check``: run each patch once more at a distant second date to find date-dependent
+    tests (needs libfaketime; see :mod:`swegym.harness.dates`).
     """
     import time
 
     start = time.perf_counter()
-    result = ValidationResult(instance_id=task.instance_id, status="error", runs=runs)
+    config = config or SandboxConfig()
+    real = effective_clock(config.clock) == "real"
+    first = clock_at(dt.datetime.now(dt.timezone.utc).date()) if real else task_clock(task)
+    result = ValidationResult(
+        instance_id=task.instance_id, status="error", runs=runs, clock="real" if real else f"task@{first}"
+    )
     try:
         prep = prepare(task, mirrors, spec_dirs)
         before: list[dict[str, str]] = []
@@ -120,16 +143,33 @@ def validate_task(
         for i in range(runs):
             for kind, patch, sink in (("empty", "", before), ("gold", task.patch, after)):
                 log = log_dir / f"{task.instance_id}.{kind}.{i}.log" if log_dir else None
-                run = _run(prep, patch, config, log, kind)
-                sink.append(run.status)
-    except _Infra as exc:
-        result.reason = str(exc)
-    except SwegymError as exc:
+                sink.append(_run(prep, patch, config, log, kind).status)
+        probe = _probe(prep, probe_clock(first), config, log_dir) if date_check else None
+    except (_Infra, SwegymError) as exc:
         result.reason = str(exc)
     else:
-        _judge(task, result, derive_labels(before, after), after)
+        labels = derive_labels(before, after)
+        if probe is not None:
+            result.probe_clock = probe_clock(first)
+            result.date_dependent = date_dependent([before[0], after[0]], probe, labels.flaky)
+        _judge(task, result, labels, result.date_dependent if real else [])
     result.seconds = round(time.perf_counter() - start, 2)
     return result
+
+
+def _probe(
+    prep: Prepared, clock: str, config: SandboxConfig, log_dir: Path | None
+) -> list[dict[str, str]] | None:
+    """Statuses of one empty and one gold run with the clock started at ``clock`` (even when the
+    other runs use the real clock); None without libfaketime, which the second date needs."""
+    if effective_clock("task") == "real":
+        return None
+    frozen, at = config.model_copy(update={"clock": "task"}), replace(prep, clock=clock)
+    out = []
+    for kind, patch in (("empty", ""), ("gold", prep.task.patch)):
+        log = log_dir / f"{prep.task.instance_id}.{kind}.probe.log" if log_dir else None
+        out.append(_run(at, patch, frozen, log, kind).status)
+    return out
 
 
 class _Infra(Exception):
@@ -149,12 +189,16 @@ def _run(prep: Prepared, patch: str, config: SandboxConfig | None, log: Path | N
     return run
 
 
-def _judge(task: Task, result: ValidationResult, labels: Labels, after: list[dict[str, str]]) -> None:
+def _judge(task: Task, result: ValidationResult, labels: Labels, exclude: list[str]) -> None:
+    """The verdict from the labels; ``exclude``: tests left out of them (date-dependent ones
+    under the real clock)."""
     result.flaky = labels.flaky
     if task.FAIL_TO_PASS:
-        f2p, p2p, problem = check_labels(task, labels)
+        f2p, p2p, problem = check_labels(task, labels, exclude)
     else:
-        f2p, p2p, problem = labels.fail_to_pass, labels.pass_to_pass, ""
+        gone = set(exclude)
+        f2p = [t for t in labels.fail_to_pass if t not in gone]
+        p2p, problem = [t for t in labels.pass_to_pass if t not in gone], ""
     result.FAIL_TO_PASS, result.PASS_TO_PASS = f2p, p2p
     if problem:
         result.status, result.reason = "invalid", problem
@@ -167,3 +211,6 @@ def _judge(task: Task, result: ValidationResult, labels: Labels, after: list[dic
         result.status = "valid"
         result.task = task.model_copy(update={"FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p})
         result.task.meta = {**task.meta, "flaky_excluded": labels.flaky}
+        if result.date_dependent:  # labelled under the task's clock, or excluded under the real one
+            key = "date_dependent_excluded" if exclude else "date_dependent"
+            result.task.meta[key] = result.date_dependent

@@ -8,6 +8,7 @@ journal (a rerun resumes from it), the summary and the logs of every run.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from swegym.envs.spec import SpecDirs
 from swegym.harness.batch import fingerprint_of, out_paths, read_done, run_batch
 from swegym.harness.report import validation_summary
 from swegym.harness.validate import ValidationResult, validate_task
+from swegym.sandbox.config import SandboxConfig
 from swegym.tasks.export import export_tasks
 from swegym.tasks.model import Task
 
@@ -38,6 +40,13 @@ class ValidationSummary(BaseModel):
     runs: int = Field(description="Runs of each patch (more find flaky tests).")
     tasks_file: str = Field(description="Where the valid tasks were written.")
     results_file: str = Field(description="The journal of every task's result.")
+    clocks: dict[str, int] = Field(
+        default_factory=dict, description="Clock the tests ran on ('task' or 'real') -> tasks."
+    )
+    date_dependent: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="instance_id -> tests whose outcome differs at a second date (see docs).",
+    )
     results: list[ValidationResult] = Field(default_factory=list, exclude=True)
     """Every task's result (not part of the summary file)."""
 
@@ -56,18 +65,22 @@ def validate_tasks(
     fresh: bool,
     quiet: bool,
     spec_dirs: SpecDirs = (),
+    config: SandboxConfig | None = None,
 ) -> ValidationSummary:
     """Validate ``rows`` (resuming from the journal next to ``out``); write tasks and summary.
 
     The valid tasks, labelled, go to ``out`` in the order of ``rows``. ``fresh`` drops earlier
-    results; ``quiet`` hides the progress bar; ``spec_dirs`` adds env spec directories.
+    results; ``quiet`` hides the progress bar; ``spec_dirs`` adds env spec directories;
+    ``config`` the sandbox's settings (its ``clock`` among them).
     """
     journal, summary_path, logs = out_paths(out)
     if fresh:
         journal.unlink(missing_ok=True)
     results = run_validations(
         rows,
-        lambda t: validate_task(t, runs=runs, mirrors=mirrors, log_dir=logs, spec_dirs=spec_dirs),
+        lambda t: validate_task(
+            t, runs=runs, mirrors=mirrors, config=config, log_dir=logs, spec_dirs=spec_dirs
+        ),
         journal,
         runs=runs,
         workers=workers,
@@ -81,6 +94,8 @@ def validate_tasks(
         runs=runs,
         tasks_file=str(out),
         results_file=str(journal),
+        clocks=dict(Counter(r.clock.split("@", 1)[0] or "unrecorded" for r in results)),
+        date_dependent={r.instance_id: r.date_dependent for r in results if r.date_dependent},
         results=results,
     )
     summary_path.write_text(summary.to_json())
