@@ -40,6 +40,11 @@ def validate(
         help="'task': tests see the task's date (libfaketime); 'real': the host's clock. "
         "Default: $SWEGYM_CLOCK, else 'task'.",
     ),
+    date_check: bool = typer.Option(
+        True,
+        "--date-check/--no-date-check",
+        help="Run each patch once more at a distant second date to flag date-dependent tests.",
+    ),
 ) -> None:
     """Validate tasks: the empty patch must fail and the gold patch pass the FAIL_TO_PASS tests.
 
@@ -58,6 +63,7 @@ def validate(
         fresh=fresh,
         quiet=as_json,
         config=config,
+        date_check=date_check,
     )
     print_summary(summary, as_json=as_json)
 

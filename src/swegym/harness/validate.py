@@ -207,6 +207,8 @@ def _judge(task: Task, result: ValidationResult, labels: Labels, exclude: list[s
         result.reason = "no test fails without the gold patch and passes with it"
         if labels.gold_failures:
             result.reason += f" (failing with gold: {_few(labels.gold_failures)})"
+        if exclude:
+            result.reason += f" (date-dependent, left out under the real clock: {_few(exclude)})"
     else:
         result.status = "valid"
         result.task = task.model_copy(update={"FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p})

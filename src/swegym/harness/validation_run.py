@@ -66,12 +66,14 @@ def validate_tasks(
     quiet: bool,
     spec_dirs: SpecDirs = (),
     config: SandboxConfig | None = None,
+    date_check: bool = True,
 ) -> ValidationSummary:
     """Validate ``rows`` (resuming from the journal next to ``out``); write tasks and summary.
 
     The valid tasks, labelled, go to ``out`` in the order of ``rows``. ``fresh`` drops earlier
     results; ``quiet`` hides the progress bar; ``spec_dirs`` adds env spec directories;
-    ``config`` the sandbox's settings (its ``clock`` among them).
+    ``config`` the sandbox's settings (its ``clock`` among them); ``date_check`` runs each patch
+    once more at a second date to find date-dependent tests.
     """
     journal, summary_path, logs = out_paths(out)
     if fresh:
@@ -79,7 +81,13 @@ def validate_tasks(
     results = run_validations(
         rows,
         lambda t: validate_task(
-            t, runs=runs, mirrors=mirrors, config=config, log_dir=logs, spec_dirs=spec_dirs
+            t,
+            runs=runs,
+            mirrors=mirrors,
+            config=config,
+            log_dir=logs,
+            spec_dirs=spec_dirs,
+            date_check=date_check,
         ),
         journal,
         runs=runs,
