@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import stat
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from swegym.envs.spec import EnvSpec
 from swegym.envs.uvtool import uv_bin, uv_cache_dir
 from swegym.errors import EnvBuildError
 from swegym.sandbox.bwrap import ENV_MOUNT, REPO_MOUNT, Layout, build_argv, find_bwrap
+from swegym.sandbox.launch import run_logged
 from swegym.sandbox.limits import Limits, dir_size
 from swegym.sources.materialize import file_lock
 
@@ -240,19 +240,11 @@ def _run_build(
     limits = Limits(memory_mb=8192, pids=2048)
     limits.setup()
     script = _build_script(spec, python)
+    log = staging / "build.log"
+    log.write_bytes(f"$ {script}\n".encode())
     try:
-        with (staging / "build.log").open("wb") as log:
-            log.write(f"$ {script}\n".encode())
-            log.flush()
-            proc = subprocess.run(
-                limits.wrap([*argv, "/bin/bash", "-c", script]),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-            )
-        return proc.returncode
-    except subprocess.TimeoutExpired:
-        return None
+        # bwrap gets a minimal host environment and the seccomp filter; the build's output
+        # reaches build.log through a pipe, capped (the build never holds the log's descriptor).
+        return run_logged(limits.wrap([*argv, "/bin/bash", "-c", script]), log, timeout)
     finally:
         limits.cleanup()

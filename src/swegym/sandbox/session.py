@@ -19,7 +19,9 @@ import time
 from collections.abc import Callable
 
 from swegym.sandbox.base import CommandResponse
+from swegym.sandbox.launch import popen
 from swegym.sandbox.limits import descendants, kill_until_gone
+from swegym.sandbox.output import OutputBuffer
 
 _SAFE = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-./,:=+@%^")
 _ESCAPE = [chr(b) if b in _SAFE else f"\\x{b:02x}" for b in range(256)]
@@ -28,38 +30,6 @@ _ESCAPE = [chr(b) if b in _SAFE else f"\\x{b:02x}" for b in range(256)]
 def ansi_c_quote(text: str) -> str:
     """Quote ``text`` as a bash ``$'...'`` literal of printable ASCII only."""
     return "$'" + "".join([_ESCAPE[b] for b in text.encode("utf-8", "surrogateescape")]) + "'"
-
-
-class OutputBuffer:
-    """Keeps the head and tail of a stream up to ``limit`` bytes and counts what it drops."""
-
-    def __init__(self, limit: int) -> None:
-        self.half = max(limit // 2, 1)
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.dropped = 0
-
-    def feed(self, data: bytes) -> None:
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if data:
-            self.tail += data
-            excess = len(self.tail) - self.half
-            if excess > 4 * self.half:
-                self.dropped += excess
-                del self.tail[:excess]
-
-    def finish(self) -> tuple[bytes, int]:
-        excess = len(self.tail) - self.half
-        if excess > 0:
-            self.dropped += excess
-            del self.tail[:excess]
-        if self.dropped:
-            note = f"\n[... {self.dropped} bytes of output elided ...]\n".encode()
-            return bytes(self.head) + note + bytes(self.tail), self.dropped
-        return bytes(self.head + self.tail), 0
 
 
 class ShellSession:
@@ -73,7 +43,8 @@ class ShellSession:
         self._pending = b""
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
+        # Through a pipe only: the sandbox never holds a descriptor of a host file.
+        self.proc = popen(
             [*self.argv, "/bin/bash", "--noprofile", "--norc"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
