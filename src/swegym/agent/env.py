@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium as gym
 from pydantic import BaseModel, Field
 
+from swegym.agent.diffscript import DIFF_OUT, EXTRA_PATHS, diff_script
 from swegym.agent.models.base import ToolCall
 from swegym.agent.prompts import task_prompt
 from swegym.agent.schemas import TOOLS
@@ -28,8 +29,6 @@ from swegym.sandbox.base import Sandbox
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.factory import open_sandbox
 from swegym.tasks.model import Task
-
-_EXCLUDES = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/", "*.egg-info/", ".eggs/"]
 
 
 class EnvConfig(BaseModel):
@@ -153,38 +152,17 @@ class SWEEnv(gym.Env[str, Any]):
         self.reported_prompt_tokens = max(self.reported_prompt_tokens, prompt_tokens)
 
     def diff(self) -> str:
-        """The episode's changes to /testbed as a patch (build artefacts and caches left out)."""
-        assert self.sandbox is not None and self.prep is not None
-        patterns = "\\n".join(_EXCLUDES)
-        assert self.task is not None
-        base = self.task.base_commit
-        steps = [
-            # A subshell with git's own state cleared: nothing the agent defined in its shell
-            # (functions, aliases, GIT_* variables) shapes the diff, and nothing leaks back.
-            "unset -f git cd cp rm printf 2>/dev/null; unalias -a 2>/dev/null",
-            "unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY",
-            "cd /testbed",
-            "rm -f /tmp/.swegym-diff /tmp/.swegym-index",
-            f"printf '{patterns}\\n' > /tmp/.swegym-excludes",
-            # A copy of the checkout's index keeps its stat data: with minimal stat checks (the
-            # overlay changes inode and device numbers) `git add` only re-reads changed files.
-            "{ cp .git/index /tmp/.swegym-index 2>/dev/null || "
-            f"GIT_INDEX_FILE=/tmp/.swegym-index git read-tree {base}; }}",
-            "export GIT_INDEX_FILE=/tmp/.swegym-index",
-            "git -c core.excludesFile=/tmp/.swegym-excludes -c core.checkStat=minimal "
-            "-c core.trustctime=false add -A",
-        ]
+        """The episode's changes to /testbed as a patch (build artefacts and caches left out):
+        the bytes of its files against the base commit, whatever the agent did to git (see
+        `diff_script`)."""
+        assert self.sandbox is not None and self.prep is not None and self.task is not None
         extra = self.prep.env.repo_extra_files
         if extra:  # files the env build wrote into the repo are not the agent's changes
-            self.sandbox.write_file("/tmp/.swegym-extra", "\0".join(extra).encode())
-            steps.append(f"git reset -q {base} --pathspec-from-file=/tmp/.swegym-extra --pathspec-file-nul")
-        # Against the base commit, so an agent that commits its work still has a diff; to a
-        # file, so output that background jobs print cannot mix into the patch.
-        steps.append(f"git diff --cached --binary {base} > /tmp/.swegym-diff")
-        r = self.sandbox.run("( " + " && ".join(steps) + " )", timeout=120)
+            self.sandbox.write_file(EXTRA_PATHS, "\0".join(extra).encode())
+        r = self.sandbox.run(diff_script(self.task.base_commit, bool(extra)), timeout=120)
         if r.exit_code != 0:
             raise SwegymError(f"could not read the episode's diff: {r.output.strip()[-200:]}")
-        return self.sandbox.read_file("/tmp/.swegym-diff", 64 << 20).decode("utf-8", errors="replace")
+        return self.sandbox.read_file(DIFF_OUT, 64 << 20).decode("utf-8", errors="replace")
 
     def end_episode(self, reason: str) -> tuple[float, dict[str, Any]]:
         """End the episode: take the diff, grade it in a fresh sandbox, close the sandbox.
