@@ -25,24 +25,35 @@ def grade_diff(
     config: SandboxConfig | None = None,
     log_path: Path | None = None,
 ) -> Verdict:
-    """Grade ``diff`` on the prepared task: `no_diff`, `patch_failed`, `tests_failed`,
-    `resolved`, or `infra_error` when the harness (not the diff) failed."""
+    """Grade ``diff`` on the prepared task.
+
+    `no_diff`; `patch_failed` (the diff does not apply, or names a path outside the work tree:
+    ``error`` says which); `tampered` (the run's outcomes were interfered with); `tests_failed`,
+    also when the run broke after the diff was applied (a restore the diff defeats, a test
+    patch it blocks, a timeout: ``error`` says what), since the same steps passed with the gold
+    patch; `resolved`; `infra_error` only when the harness failed before the diff was applied."""
     task = prep.task
     early = _before_running(task, diff)
     if early is not None:
         return early
     run = run_tests(prep, diff, config=config, log_path=log_path)
     seconds = round(run.duration_s, 2)
-    if run.error:
+    if run.rejected:
+        return Verdict(outcome=Outcome.PATCH_FAILED, error=f"diff rejected: {run.rejected}", seconds=seconds)
+    if run.tampered:
+        return Verdict(outcome=Outcome.TAMPERED, patch_applied=True, error=run.tampered, seconds=seconds)
+    if run.error and not run.candidate_applied:
         return Verdict(outcome=Outcome.INFRA_ERROR, error=run.error, seconds=seconds)
     if not run.patch_applied:
         return Verdict(outcome=Outcome.PATCH_FAILED, seconds=seconds)
     g = grade(run.status, task.FAIL_TO_PASS, task.PASS_TO_PASS)
+    resolved = g.resolved and not run.error
     return Verdict(
-        outcome=Outcome.RESOLVED if g.resolved else Outcome.TESTS_FAILED,
-        resolved=g.resolved,
+        outcome=Outcome.RESOLVED if resolved else Outcome.TESTS_FAILED,
+        resolved=resolved,
         patch_applied=True,
         tests_status={"FAIL_TO_PASS": g.FAIL_TO_PASS, "PASS_TO_PASS": g.PASS_TO_PASS},
+        error=run.error or run.note,
         seconds=seconds,
     )
 

@@ -52,6 +52,10 @@ def parse_plugin_records(text: str) -> ParsedResults:
         new = _phase_status(when, outcome, bool(rec.get("wasxfail")))
         if new is None:
             continue
+        if new == XFAIL and rec.get("xfail_from") == "code":
+            # pytest.xfail() called from project code, not a test: a way to turn a failure into
+            # a pass, so it counts as the failure it hides.
+            new = FAILED
         # A failing phase always wins over an earlier passing one (e.g. teardown errors).
         if prev in (FAILED, ERROR) and new not in (FAILED, ERROR):
             continue

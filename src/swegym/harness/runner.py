@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -11,19 +10,28 @@ from pathlib import Path
 from swegym.envs.builder import BuiltEnv, build_env
 from swegym.envs.spec import EnvSpec, SpecDirs, get_spec
 from swegym.harness.dates import task_clock
+from swegym.harness.diffguard import screen_diff
+from swegym.harness.integrity import Audit, audit_canary, audit_channel, new_canary, new_nonce, strip_canary
 from swegym.harness.parsers import get_parser, json_records
 from swegym.harness.patches import run_targets, touched_files
+from swegym.harness.script import (
+    PATCH_APPLIED,
+    PATCH_FAILED,
+    RESTORE_FAILED,
+    SECRET_MOUNT,
+    TEST_PATCH_FAILED,
+    TESTS_STARTED,
+    Canary,
+    grading_script,
+)
 from swegym.sandbox.base import ExecRequest, ExecResponse
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.factory import open_sandbox
-from swegym.sandbox.layout import INPUT_MOUNT, TOOLS_MOUNT, Layout
+from swegym.sandbox.layout import INPUT_MOUNT, REPO_MOUNT, TOOLS_MOUNT, Layout
 from swegym.sources.materialize import Mirrors, materialize, source_task
 from swegym.tasks.model import Task
 
-PATCH_FAILED = "patch_failed"
-GUARDED = "'*conftest.py' pytest.ini tox.ini setup.cfg pyproject.toml '*sitecustomize.py' '*usercustomize.py'"
-"""Pathspecs of files that configure pytest or run at interpreter start-up (restored before grading)."""
-TEST_PATCH_FAILED = "test_patch_failed"
+__all__ = ["PATCH_FAILED", "TEST_PATCH_FAILED", "Prepared", "TestRun", "prepare", "run_tests", "test_targets"]
 
 
 @dataclass
@@ -78,45 +86,14 @@ class TestRun:
     note: str | None = None
     results: str = ""
     """The raw side-channel records (JSON lines)."""
-
-
-def _script(
-    restore: list[str], targets: list[str], spec: EnvSpec, use_plugin: bool, plugins: tuple[str, ...] = ()
-) -> str:
-    """The grading script: apply the candidate, put guarded files and ``restore`` back to base,
-    apply the test patch (if any), run ``targets``. Each step reports a stage on the channel."""
-    restore_q = " ".join(shlex.quote(f) for f in restore)
-    cmd = spec.test_cmd
-    if use_plugin:
-        cmd += " -p swegym_pytest_plugin" + "".join(f" -p {p}" for p in plugins)
-    cmd += " " + " ".join(shlex.quote(t) for t in targets)
-    stage = 'printf \'{"event":"%s"}\\n\' "$1" >&"$SWEGYM_RESULTS_FD"'
-    run = (
-        f'stage tests_started\nexport PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"\n{cmd}'
-        if targets
-        else "exit 0"
-    )
-    return f"""
-stage() {{ {stage}; }}
-cd /testbed
-if [ -s {INPUT_MOUNT}/model.patch ]; then
-  if git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/model.patch; then :
-  elif patch --batch --forward --fuzz=5 -p1 -i {INPUT_MOUNT}/model.patch; then :
-  else stage {PATCH_FAILED}; exit 0; fi
-fi
-stage patch_applied
-# The candidate must not change how pytest runs or reports: its hooks, configuration and
-# interpreter start-up files go back to the base version (new ones are removed).
-git ls-files -z -- {GUARDED} | xargs -0 -r git checkout -q HEAD --
-git ls-files -z --others -- {GUARDED} | xargs -0 -r rm -f --
-for f in {restore_q}; do
-  if git cat-file -e "HEAD:$f" 2>/dev/null; then git checkout -q HEAD -- "$f"; else rm -f -- "$f"; fi
-done
-if [ -s {INPUT_MOUNT}/test.patch ] && ! git apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then
-  stage {TEST_PATCH_FAILED}; exit 0
-fi
-{run}
-"""
+    rejected: str | None = None
+    """Why the candidate diff was refused before anything ran (a path outside the work tree)."""
+    kept_out: list[str] = field(default_factory=list)
+    """Files of the candidate diff that were not applied (not source changes; see diffguard)."""
+    tampered: str | None = None
+    """Why the run's outcomes were forged or interfered with (see :mod:`swegym.harness.integrity`)."""
+    candidate_applied: bool = False
+    """The candidate had been applied when the run stopped: an error from here on is the candidate's."""
 
 
 def run_tests(
@@ -129,13 +106,16 @@ def run_tests(
     plugins: tuple[str, ...] = (),
     timeout: float | None = None,
 ) -> TestRun:
-    """Apply ``patch`` (may be empty), restore and apply the test patch, run the tests.
+    """Screen ``patch`` (may be empty), apply it, restore and apply the test patch, run the tests.
 
     Outcomes come from the pytest plugin's side channel; the printed log is kept for people.
-    An infrastructure failure (timeout, broken sandbox, test patch that does not apply) is
-    reported in ``error``; a candidate patch that does not apply sets ``patch_applied=False``.
-    ``plugins`` names extra pytest plugins shipped next to the results plugin (e.g. per-test
-    coverage for bug synthesis); their records land in ``TestRun.results``.
+    A diff naming a path outside the work tree is rejected (``rejected``, nothing runs); files
+    that are not source changes are kept out (``kept_out``). An error of the run (timeout, broken
+    sandbox, test patch that does not apply) is in ``error`` (``candidate_applied`` tells whether
+    it came after the candidate); a patch that does not apply sets ``patch_applied=False``; a
+    run whose outcomes were interfered with sets ``tampered``. ``plugins`` names extra pytest
+    plugins shipped next to the results plugin (e.g. per-test coverage for bug synthesis);
+    their records land in ``TestRun.results``.
 
     ``targets`` given: run exactly those test files on the candidate alone (the task's test
     patch is not applied and its test files are not restored; guarded configuration still is),
@@ -147,28 +127,54 @@ def run_tests(
     targets = test_targets(task) if targets is None else targets
     if grading and not targets:
         return TestRun(error="no test file to run: the test patch touches none and test_files is empty")
+    screened = screen_diff(patch, prep.repo_dir)
+    if screened.rejected:
+        return TestRun(patch_applied=False, rejected=screened.rejected)
     restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
-    script = _script(restore, targets, spec, spec.log_parser == "pytest", plugins)
+    use_plugin = spec.log_parser == "pytest"
+    canary = new_canary(targets[0], set(touched_files(patch))) if use_plugin and targets else None
+    script = grading_script(restore, targets, spec, use_plugin, plugins, canary)
     request = ExecRequest(
         script=script,
         timeout=timeout or spec.test_timeout,
         log_path=str(log_path) if log_path else None,
         results_channel=True,
     )
-    resp = _exec(prep, patch, task.test_patch if grading else "", request, config)
-    return _interpret(resp, spec, bool(targets), request.timeout)
+    nonce = new_nonce()
+    resp = _exec(prep, screened.diff, task.test_patch if grading else "", request, config, nonce, canary)
+    run = _interpret(resp, spec, bool(targets), request.timeout, nonce, canary)
+    run.kept_out = screened.kept_out
+    return run
 
 
 def _exec(
-    prep: Prepared, patch: str, test_patch: str, request: ExecRequest, config: SandboxConfig | None
+    prep: Prepared,
+    patch: str,
+    test_patch: str,
+    request: ExecRequest,
+    config: SandboxConfig | None,
+    nonce: str,
+    canary: Canary | None,
 ) -> ExecResponse:
-    """Run the grading script in a fresh sandbox with the patches and the plugins mounted."""
+    """Run the grading script in a fresh sandbox: the patches, the canary and the plugins mounted
+    read-only, the nonce in a directory of its own (the plugin deletes it), ``.git`` read-only."""
     plugin_dir = resources.files("swegym.harness").joinpath("plugin")
-    with tempfile.TemporaryDirectory(prefix="swegym-input-") as tmp, resources.as_file(plugin_dir) as plug:
+    with (
+        tempfile.TemporaryDirectory(prefix="swegym-input-") as tmp,
+        tempfile.TemporaryDirectory(prefix="swegym-secret-") as secret,
+        resources.as_file(plugin_dir) as plug,
+    ):
         inp = Path(tmp)
         (inp / "model.patch").write_text(patch)
         (inp / "test.patch").write_text(test_patch)
+        if canary is not None:
+            (inp / "canary.py").write_text(canary.source())
+        (Path(secret) / "nonce").write_text(nonce)
         layout = prep.layout().with_binds((inp, INPUT_MOUNT), (Path(plug), TOOLS_MOUNT))
+        layout.rw_binds = [*layout.rw_binds, (Path(secret), SECRET_MOUNT)]
+        git_dir = prep.repo_dir / ".git"
+        if git_dir.is_dir():
+            layout.frozen = [*layout.frozen, (git_dir, f"{REPO_MOUNT}/.git")]
         return open_sandbox(layout, config).exec_once(request)
 
 
@@ -176,24 +182,43 @@ def _last_line(output: str) -> str:
     return ([ln for ln in output.splitlines() if ln.strip()][-1:] or ["no output"])[0]
 
 
-def _interpret(resp: ExecResponse, spec: EnvSpec, ran_tests: bool, timeout: float) -> TestRun:
+def _interpret(
+    resp: ExecResponse, spec: EnvSpec, ran_tests: bool, timeout: float, nonce: str, canary: Canary | None
+) -> TestRun:
     """A `TestRun` from the script's stages and results: how far it got, then the outcomes."""
     stages = [str(r["event"]) for r in json_records(resp.results) if r.get("event")]
     run = TestRun(duration_s=resp.duration_s, log=resp.output, stages=stages, results=resp.results)
+    run.candidate_applied = PATCH_APPLIED in stages
+    audit = audit_channel(resp.results, nonce if spec.log_parser == "pytest" else None)
     if PATCH_FAILED in stages:
         run.patch_applied = False
+    elif RESTORE_FAILED in stages:
+        run.error = "the base versions of guarded and test files could not be restored over the candidate"
     elif TEST_PATCH_FAILED in stages:
         run.error = "the task's test patch does not apply"
+    elif audit.tampered:
+        run.tampered = audit.tampered
     elif resp.timed_out:
         run.error = f"tests timed out after {timeout:g} s"
-    elif not ran_tests and "patch_applied" in stages:
+    elif not ran_tests and PATCH_APPLIED in stages:
         pass  # only the patch was checked
-    elif "tests_started" not in stages:
+    elif TESTS_STARTED not in stages:
         run.error = f"the sandbox failed before the tests ran: {_last_line(resp.output)}"
     else:
-        parsed = get_parser(spec.log_parser)(resp.results, resp.output)
-        run.status, run.finished = parsed.status, parsed.finished
-        if not parsed.status and not parsed.finished:
-            # Not an infrastructure error: a candidate patch that breaks imports ends this way.
-            run.note = f"the test command reported no results: {_last_line(resp.output)}"
+        _read_outcomes(run, resp, spec, canary)
     return run
+
+
+def _read_outcomes(run: TestRun, resp: ExecResponse, spec: EnvSpec, canary: Canary | None) -> None:
+    parsed = get_parser(spec.log_parser)(resp.results, resp.output)
+    check: Audit = audit_canary(parsed.status, canary)
+    if check.tampered:
+        run.tampered = check.tampered
+        return
+    run.status, run.finished = strip_canary(parsed.status, canary), parsed.finished
+    if check.untrusted and (parsed.status or parsed.finished):
+        run.note = check.untrusted
+        run.status = {}  # outcomes whose canaries never ran are not evidence
+    elif not parsed.status and not parsed.finished:
+        # Not an infrastructure error: a candidate patch that breaks imports ends this way.
+        run.note = f"the test command reported no results: {_last_line(resp.output)}"

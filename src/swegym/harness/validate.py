@@ -182,6 +182,12 @@ def _run(prep: Prepared, patch: str, config: SandboxConfig | None, log: Path | N
     run = run_tests(prep, patch, config=config, log_path=log)
     if run.error:
         raise _Infra(f"{kind} run: {run.error}")
+    if run.rejected:
+        # (Files the gold patch changes that a candidate may not, e.g. pyproject.toml, are kept
+        # out here as in grading, so the labels are what a candidate can reach.)
+        raise _Infra(f"{kind} run: the gold patch was rejected: {run.rejected}")
+    if run.tampered:
+        raise _Infra(f"{kind} run: the tamper checks fired on the task's own code: {run.tampered}")
     if not run.patch_applied:
         raise _Infra(f"{kind} run: the gold patch does not apply")
     if kind == "gold" and not run.status:

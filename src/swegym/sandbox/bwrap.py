@@ -163,6 +163,8 @@ def build_argv(
     argv += _repo_args(layout, repo_mode)
     for path in layout.masks:
         argv += ["--ro-bind", str(etc / "empty"), path]
+    for host, dest in layout.frozen:
+        argv += ["--ro-bind", str(host), dest]
     argv += ["--clearenv"]
     for key, value in base_environment(layout.env).items():
         argv += ["--setenv", key, value]

@@ -34,6 +34,9 @@ class Layout:
     """Working directory of the shell and of one-shot scripts."""
     masks: list[str] = field(default_factory=list)
     """Paths under /testbed shown as empty read-only files (stale bytecode that would leak code)."""
+    frozen: list[tuple[Path, str]] = field(default_factory=list)
+    """(host path, sandbox path) pairs mounted read-only after /testbed, so they cover paths in
+    it (grading binds the pristine ``.git`` over /testbed/.git: nothing a diff does can write it)."""
     clock: str | None = None
     """Start of the sandbox's wall clock, 'YYYY-MM-DD HH:MM:SS' (the task's date), used when
     ``SandboxConfig.clock`` is 'task' (see :mod:`swegym.sandbox.clock`); None: the real clock."""

@@ -1,40 +1,147 @@
-# mypy: disable-error-code="no-untyped-def"
-"""pytest plugin that reports each test phase's outcome over a side channel.
+# mypy: ignore-errors
+"""pytest plugin that reports each test phase's outcome over a side channel, tamper-evidently.
 
-Loaded inside the sandbox with ``-p swegym_pytest_plugin``. It writes JSON lines to the file
-descriptor named by $SWEGYM_RESULTS_FD (and removes that variable at once, so the code under
-test does not inherit it). Grading reads this channel, never the printed log, so printing
-"PASSED test_x" cannot make a test pass. Kept compatible with Python 3.6 and old pytest.
+Imported by the ``swegym_pytest_main`` launcher after pytest, before any project code, so at
+import time it takes what it needs while the process is still clean:
+
+- the channel: the file descriptor named by $SWEGYM_RESULTS_FD (the variable is removed), and its
+  identity (device, inode), so a descriptor swapped underneath (``os.dup2`` of a proxy pipe) is
+  noticed at the next write;
+- the run's nonce, read from $SWEGYM_SECRET_FILE, which it then deletes: every record carries
+  it, so bytes that anything else writes to the channel are recognised by the host as forged;
+- the checks of ``swegym_guard`` (audit hook, snapshot of the report machinery, trusted hooks).
+
+An imperative ``pytest.xfail()`` called from project code (not a test or conftest file) is
+marked, and grading counts it as a failure. On any sign of tampering the plugin reports why and
+ends the process with exit status 86, which the grading script records from outside.
+
+Grading reads this channel, never the printed log. Kept compatible with Python 3.6 and old pytest.
+(PYTEST_DONT_REWRITE: imported before pytest's assertion rewriting could see it.)
 """
 
+import contextlib
 import json
 import os
 
-_FD = None
+import pytest
+import swegym_guard
+
+TAMPER_EXIT = 86
 
 
-def _emit(record):
-    if _FD is None:
-        return
-    data = (json.dumps(record) + "\n").encode("utf-8")
+def _read_secret():
+    path = os.environ.pop("SWEGYM_SECRET_FILE", None)
+    if not path:
+        return ""
     try:
-        while data:
-            n = os.write(_FD, data)
-            data = data[n:]
+        with open(path) as fh:
+            value = fh.read().strip()
+        os.unlink(path)
     except OSError:
-        pass
+        return ""
+    return value
+
+
+def _open_channel():
+    raw = os.environ.pop("SWEGYM_RESULTS_FD", None)
+    if not raw:
+        return None, None
+    try:
+        fd = int(raw)
+        os.set_inheritable(fd, False)
+        st = os.fstat(fd)
+    except (ValueError, OSError):
+        return None, None
+    return fd, (st.st_dev, st.st_ino)
+
+
+def _make_emitter(fd, ident, nonce, write=os.write, fstat=os.fstat, dumps=json.dumps, exit_=os._exit):
+    """The record writer and the tamper exit, bound to the originals of what they call (so
+    rebinding ``os.write`` or this module's globals later changes nothing)."""
+
+    def emit(record):
+        if fd is None:
+            return
+        try:
+            st = fstat(fd)
+            swapped = (st.st_dev, st.st_ino) != ident
+        except OSError:
+            swapped = True
+        if swapped:
+            exit_(TAMPER_EXIT)
+        data = (dumps(dict(record, n=nonce)) + "\n").encode("utf-8")
+        try:
+            while data:
+                data = data[write(fd, data) :]
+        except OSError:
+            pass
+
+    def tamper(why):
+        emit({"event": "tamper", "why": str(why)[:500]})
+        exit_(TAMPER_EXIT)
+
+    return emit, tamper
+
+
+_FD, _IDENT = _open_channel()
+_emit, _tamper = _make_emitter(_FD, _IDENT, _read_secret())
+swegym_guard.install_audit_hook(_tamper)
+_SNAPSHOT = swegym_guard.Snapshot()
+
+
+def _check(config, full, snapshot=_SNAPSHOT, tamper=_tamper):
+    changed = snapshot.check(hot_only=not full)
+    if changed:
+        tamper("monkeypatched " + changed)
+    if full:
+        bad = swegym_guard.untrusted_hook(config, swegym_guard.trusted_dirs())
+        if bad:
+            tamper("hook " + bad)
+
+
+def _xfail_caller(excinfo):
+    """The file that called ``pytest.xfail()`` (the last frame outside pytest itself)."""
+    tb, last = excinfo.tb, ""
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if "_pytest" not in filename.replace("\\", "/").split("/"):
+            last = filename
+        tb = tb.tb_next
+    return last
+
+
+def _is_test_file(path):
+    name = os.path.basename(path)
+    parts = path.replace("\\", "/").split("/")
+    in_tests = any(p in ("tests", "test", "testing") for p in parts[:-1])
+    return name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py") or in_tests
+
+
+trusted_entry_points = []
+"""(distribution, entry point) pairs the launcher found in site-packages (autoload is off)."""
+
+
+def pytest_addhooks(pluginmanager):
+    # Called when this plugin is registered (``-p``, before pytest would autoload): register the
+    # environment's plugins by entry-point name, as pytest's autoload does, honouring ``-p no:``.
+    for dist, ep in trusted_entry_points:
+        if pluginmanager.get_plugin(ep.name) is not None or pluginmanager.is_blocked(ep.name):
+            continue
+        plugin = ep.load()
+        pluginmanager.register(plugin, name=ep.name)
+        with contextlib.suppress(Exception):  # what `required_plugins` and the report header read
+            from pluggy._manager import DistFacade
+
+            pluginmanager._plugin_distinfo.append((plugin, DistFacade(dist)))
 
 
 def pytest_configure(config):
-    global _FD
-    raw = os.environ.pop("SWEGYM_RESULTS_FD", None)
-    if raw and _FD is None:
-        try:
-            _FD = int(raw)
-            os.set_inheritable(_FD, False)
-        except (ValueError, OSError):
-            _FD = None
-        _emit({"event": "start"})
+    os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)  # nested pytest runs behave as usual
+    _emit({"event": "start"})
+
+
+def pytest_collection_finish(session):
+    _check(session.config, full=True)
 
 
 def pytest_collectreport(report):
@@ -42,13 +149,26 @@ def pytest_collectreport(report):
         _emit({"nodeid": report.nodeid, "when": "collect", "outcome": "failed"})
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    excinfo = getattr(call, "excinfo", None)
+    if excinfo is None or not excinfo.errisinstance(pytest.xfail.Exception):
+        return
+    if not _is_test_file(_xfail_caller(excinfo)):
+        outcome.get_result().swegym_untrusted_xfail = True
+
+
 def pytest_runtest_logreport(report):
+    _check(None, full=False)
     record = {
         "nodeid": report.nodeid,
         "when": report.when,
         "outcome": report.outcome,
         "wasxfail": bool(getattr(report, "wasxfail", None) is not None and hasattr(report, "wasxfail")),
     }
+    if getattr(report, "swegym_untrusted_xfail", False):
+        record["xfail_from"] = "code"
     if report.failed:
         # The one-line reason (e.g. "AssertionError: assert 1 == 2"): curation writes problem
         # statements from it; grading never reads it.
@@ -59,4 +179,5 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    _check(session.config, full=True)
     _emit({"event": "finish", "exitstatus": int(exitstatus)})

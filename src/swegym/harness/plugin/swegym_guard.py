@@ -1,0 +1,191 @@
+# mypy: ignore-errors
+"""Tamper checks for the results plugin, set up while the process is still clean.
+
+Imported by ``swegym_pytest_plugin`` (itself imported by the ``swegym_pytest_main`` launcher
+after pytest and its built-in plugins, before any project code). Three checks, each aimed at a
+way code under test could change what pytest reports:
+
+- :func:`install_audit_hook` (Python 3.8+): refuses, and reports, opening or listing
+  ``/proc/*/fd``, ``/dev/fd``, ``/proc/*/mem`` or ``/proc/*/environ`` (where the results
+  descriptor and the secrets of the run could be found), and swapping the ``__code__`` or
+  defaults of a function of pytest, pluggy or this harness.
+- :class:`Snapshot`: the namespaces of the modules and classes that make and carry reports
+  (``TestReport``, ``CallInfo``, ``_pytest.runner``, pluggy's hook calling...), remembered by
+  identity; a later difference means something monkeypatched them.
+- :func:`check_hooks`: every implementation of the hooks that shape reports must come from a
+  trusted file (pytest, an installed plugin, this directory, a ``conftest.py``).
+
+Kept compatible with Python 3.6.
+"""
+
+import os
+import sys
+import types
+
+GUARDED_PREFIXES = ("_pytest.", "pluggy.", "swegym_")
+GUARDED_NAMES = ("pytest", "_pytest", "pluggy")
+REPORT_HOOKS = (
+    "pytest_runtest_protocol",
+    "pytest_runtest_makereport",
+    "pytest_runtest_logreport",
+    "pytest_report_teststatus",
+    "pytest_runtest_call",
+    "pytest_pyfunc_call",
+    "pytest_runtest_setup",
+    "pytest_runtest_teardown",
+    "pytest_collection_modifyitems",
+)
+# Modules whose functions and classes make, carry or count reports (missing ones are skipped).
+WATCHED_MODULES = (
+    "_pytest.runner",
+    "_pytest.reports",
+    "_pytest.skipping",
+    "_pytest.outcomes",
+    "_pytest.python",
+    "_pytest.main",
+    "_pytest.nodes",
+    "_pytest.unittest",
+    "pluggy._callers",
+    "pluggy._hooks",
+    "pluggy._manager",
+    "pluggy.callers",
+    "pluggy.hooks",
+    "pluggy.manager",
+)
+HOT_CLASSES = ("TestReport", "BaseReport", "CallInfo", "CollectReport")
+TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def is_guarded(obj):
+    """Whether ``obj`` (a function or class) belongs to pytest, pluggy or this harness."""
+    module = getattr(obj, "__module__", None)
+    return isinstance(module, str) and (module in GUARDED_NAMES or module.startswith(GUARDED_PREFIXES))
+
+
+def forbidden_path(path):
+    """Paths through which a process finds descriptors, memory or the start-up environment."""
+    if isinstance(path, bytes):
+        path = path.decode("utf-8", "replace")
+    if not isinstance(path, str):
+        return False
+    path = os.path.normpath(path)
+    if path == "/dev/fd" or path.startswith("/dev/fd/"):
+        return True
+    parts = path.split("/")
+    return len(parts) >= 4 and parts[1] == "proc" and parts[3] in ("fd", "fdinfo", "mem", "environ")
+
+
+def _set_while_importing_guarded(getframe):
+    """A guarded module changing its own functions while it is being imported is not tampering."""
+    frame = getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if isinstance(name, str) and (name in GUARDED_NAMES or name.startswith(GUARDED_PREFIXES)):
+            return frame.f_code.co_name == "<module>"
+        if name not in ("functools", "dataclasses", "typing", "abc", "enum") and not name.startswith("attr"):
+            return False
+        frame = frame.f_back
+    return False
+
+
+def install_audit_hook(tamper):
+    """Refuse (and report through ``tamper``) the audited actions named in the module doc."""
+    add = getattr(sys, "addaudithook", None)
+    if add is None:  # Python < 3.8: the snapshot, hook and canary checks still hold
+        return
+    getframe = sys._getframe
+    code_attrs = ("__code__", "__defaults__", "__kwdefaults__")
+
+    def hook(event, args):
+        if event == "open" and args and forbidden_path(args[0]):
+            tamper("opened " + str(args[0]))
+        elif event in ("os.listdir", "os.scandir") and args and forbidden_path(str(args[0]) + "/0"):
+            tamper("listed " + str(args[0]))
+        elif (
+            event == "object.__setattr__"
+            and len(args) > 1
+            and args[1] in code_attrs
+            and is_guarded(args[0])
+            and not _set_while_importing_guarded(getframe)
+        ):
+            tamper("replaced " + str(args[1]) + " of " + repr(args[0])[:200])
+
+    add(hook)
+
+
+class Snapshot:
+    """The namespaces of the report machinery, by identity."""
+
+    def __init__(self):
+        self.modules = {}
+        self.classes = {}
+        self.hot = []
+        for name in WATCHED_MODULES:
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            self.modules[name] = (module, dict(vars(module)))
+            for attr, value in list(vars(module).items()):
+                if isinstance(value, type) and getattr(value, "__module__", None) == name:
+                    key = name + "." + attr
+                    self.classes[key] = (value, dict(vars(value)))
+                    if attr in HOT_CLASSES:
+                        self.hot.append(key)
+
+    @staticmethod
+    def _changed(ns, before, everything):
+        """The first name whose value is no longer the same object (all names when
+        ``everything``, else functions, methods and classes only), or a new function."""
+        for key, value in before.items():
+            if (everything or _is_code(value)) and ns.get(key, None) is not value:
+                return key
+        for key, value in ns.items():
+            if key not in before and _is_code(value):
+                return key
+        return None
+
+    def check(self, hot_only=False):
+        """The first monkeypatched name (``module.attr`` or ``module.Class.attr``), or None."""
+        keys = self.hot if hot_only else list(self.classes)
+        for key in keys:
+            cls, before = self.classes[key]
+            changed = self._changed(vars(cls), before, everything=key in self.hot)
+            if changed:
+                return key + "." + changed
+        if hot_only:
+            return None
+        for name, (module, before) in self.modules.items():
+            changed = self._changed(vars(module), before, everything=False)
+            if changed:
+                return name + "." + changed
+        return None
+
+
+def _is_code(value):
+    return isinstance(value, (types.FunctionType, staticmethod, classmethod, type))
+
+
+def trusted_dirs():
+    """pytest's and the installed plugins' site-packages, the standard library, this directory."""
+    import pytest
+
+    dirs = {TOOLS_DIR, os.path.dirname(os.path.dirname(os.path.abspath(pytest.__file__)))}
+    dirs.add(os.path.dirname(os.path.abspath(os.__file__)))
+    for entry in sys.path:
+        if entry.endswith(("site-packages", "dist-packages")):
+            dirs.add(os.path.abspath(entry))
+    return tuple(d.rstrip("/") + "/" for d in dirs)
+
+
+def untrusted_hook(config, trusted):
+    """The first report-shaping hook implementation from an untrusted file, as text, or None."""
+    for name in REPORT_HOOKS:
+        caller = getattr(config.pluginmanager.hook, name, None)
+        get = getattr(caller, "get_hookimpls", None)
+        for impl in get() if get is not None else ():
+            code = getattr(getattr(impl, "function", None), "__code__", None)
+            path = os.path.abspath(code.co_filename) if code is not None else ""
+            if os.path.basename(path) == "conftest.py" or any(path.startswith(d) for d in trusted):
+                continue
+            return name + " implemented in " + (path or "an object without code")
+    return None

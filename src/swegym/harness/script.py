@@ -1,0 +1,128 @@
+"""The grading script: the shell that runs inside a fresh sandbox to apply a candidate and test it.
+
+Each step reports a stage on the results channel (``{"event": ...}``, written by the shell, which
+no test code runs in). Git runs with no system or global config, no hooks, no fsmonitor and an
+index in /tmp, over a ``.git`` that grading mounts read-only; a step that fails after the
+candidate was applied ends the run with a stage that grading counts against the candidate.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from swegym.envs.spec import EnvSpec
+from swegym.sandbox.layout import INPUT_MOUNT, TOOLS_MOUNT
+
+PATCH_FAILED = "patch_failed"
+TEST_PATCH_FAILED = "test_patch_failed"
+RESTORE_FAILED = "restore_failed"
+PATCH_APPLIED = "patch_applied"
+TESTS_STARTED = "tests_started"
+TESTS_EXIT = "tests_exit"
+SECRET_MOUNT = "/run/swegym/secret"
+GUARDED = (
+    "'*conftest.py' '*pytest.ini' '*tox.ini' '*setup.cfg' '*pyproject.toml' '*.gitattributes' "
+    "'*sitecustomize.py' '*usercustomize.py' '*.pth'"
+)
+"""Pathspecs put back to base after the candidate is applied: a second layer under the host-side
+screen (:mod:`swegym.harness.diffguard`), which keeps these out of the diff in the first place."""
+_PYTEST_PREFIXES = ("python -m pytest", "python3 -m pytest", "pytest")
+
+
+@dataclass(frozen=True)
+class Canary:
+    """Two tests with names drawn per run, written next to the first target: one must pass, one
+    must fail. A run that reports the failing one as passed was tampered with."""
+
+    directory: str
+    filename: str
+    passing: str
+    failing: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.directory}/{self.filename}" if self.directory else self.filename
+
+    def source(self) -> str:
+        return (
+            f"def {self.passing}():\n    assert [1, 2] == [1, 2]\n\n\n"
+            f"def {self.failing}():\n    assert {{'a': 1}} == {{'a': 2}}\n"
+        )
+
+
+def pytest_command(spec: EnvSpec, use_plugin: bool, plugins: tuple[str, ...]) -> str:
+    """The test command: ``python -m pytest`` becomes the harness's launcher (safe path, trusted
+    plugins, tamper checks first); other commands run as written."""
+    cmd = spec.test_cmd
+    if not use_plugin:
+        return cmd
+    for prefix in _PYTEST_PREFIXES:
+        if cmd == prefix or cmd.startswith(prefix + " "):
+            cmd = f"python {TOOLS_MOUNT}/swegym_pytest_main.py" + cmd[len(prefix) :]
+            break
+    return cmd + " -p swegym_pytest_plugin" + "".join(f" -p {p}" for p in plugins)
+
+
+_PRELUDE = r"""
+stage() { printf '{"event":"%s"}\n' "$1" >&"$SWEGYM_RESULTS_FD"; }
+cd /testbed
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_INDEX_FILE=/tmp/.swegym-grade-index
+export GIT_NO_REPLACE_OBJECTS=1 GIT_TERMINAL_PROMPT=0
+g() { git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.untrackedCache=false "$@"; }
+cp .git/index "$GIT_INDEX_FILE" 2>/dev/null || g read-tree HEAD
+"""
+
+
+def grading_script(
+    restore: list[str],
+    targets: list[str],
+    spec: EnvSpec,
+    use_plugin: bool,
+    plugins: tuple[str, ...] = (),
+    canary: Canary | None = None,
+) -> str:
+    """Apply the candidate, put guarded files and ``restore`` back to base, apply the test patch
+    (if any), place the canary, run ``targets``; report each stage and the tests' exit status."""
+    restore_q = " ".join(shlex.quote(f) for f in restore)
+    if canary is not None and targets:
+        targets = [*targets, canary.path]
+        place = (
+            f"mkdir -p {shlex.quote(canary.directory or '.')} && "
+            f"cp {INPUT_MOUNT}/canary.py {shlex.quote(canary.path)} || {{ stage {RESTORE_FAILED}; exit 0; }}"
+        )
+    else:
+        place = ":"
+    cmd = pytest_command(spec, use_plugin, plugins) + " " + " ".join(shlex.quote(t) for t in targets)
+    run = (
+        f'stage {TESTS_STARTED}\nexport PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"\n'
+        f"export SWEGYM_SECRET_FILE={SECRET_MOUNT}/nonce\n"
+        f"{cmd}\nrc=$?\n"
+        f'printf \'{{"event":"{TESTS_EXIT}","rc":%d}}\\n\' "$rc" >&"$SWEGYM_RESULTS_FD"'
+        if targets
+        else "exit 0"
+    )
+    return f"""{_PRELUDE}
+if [ -s {INPUT_MOUNT}/model.patch ]; then
+  if g apply --verbose --whitespace=nowarn {INPUT_MOUNT}/model.patch; then :
+  elif patch --batch --forward --fuzz=5 -p1 --no-backup-if-mismatch -i {INPUT_MOUNT}/model.patch; then :
+  else stage {PATCH_FAILED}; exit 0; fi
+fi
+stage {PATCH_APPLIED}
+# The candidate must not change how pytest runs or reports: its hooks, configuration and
+# interpreter start-up files go back to the base version (new ones are removed).
+g ls-files -z -- {GUARDED} \\
+  | xargs -0 -r git -c core.hooksPath=/dev/null -c core.fsmonitor=false checkout -q HEAD -- \\
+  || {{ stage {RESTORE_FAILED}; exit 0; }}
+g ls-files -z --others -- {GUARDED} | xargs -0 -r rm -f -- || {{ stage {RESTORE_FAILED}; exit 0; }}
+for f in {restore_q}; do
+  if g cat-file -e "HEAD:$f" 2>/dev/null; then
+    rm -rf -- "$f" 2>/dev/null; g checkout -q HEAD -- "$f" || {{ stage {RESTORE_FAILED}; exit 0; }}
+  else rm -rf -- "$f"; fi
+done
+if [ -s {INPUT_MOUNT}/test.patch ] && ! g apply --verbose --whitespace=nowarn {INPUT_MOUNT}/test.patch; then
+  stage {TEST_PATCH_FAILED}; exit 0
+fi
+{place}
+{run}
+"""
