@@ -38,9 +38,10 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
         "tests/test_threats.py::test_agent_cannot_write_outside_workspace",
     ),
     "host environment": (
-        "sandbox/bwrap.py",
-        'argv += ["--clearenv"]',
-        "pass",
+        # Two layers since bwrap itself no longer gets the host environment to pass on.
+        "sandbox/bwrap.py && sandbox/launch.py",
+        'argv += ["--clearenv"] && return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}',
+        "pass && return dict(os.environ)",
         "tests/test_threats.py::test_agent_cannot_read_host_secrets",
     ),
     "pid namespace": (
@@ -132,6 +133,60 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
         'git checkout -q HEAD -- "$f"',
         ":",
         "tests/test_harness.py::test_modified_test_files_are_restored",
+    ),
+    "bwrap host env": (
+        "sandbox/launch.py",
+        'return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}',
+        "return dict(os.environ)",
+        "tests/test_threats.py::test_threat_host_environment_via_proc_1_environ",
+    ),
+    "site-packages mask": (
+        "sandbox/bwrap.py",
+        "argv += site_masks(layout)",
+        "argv += []",
+        "tests/test_threats.py::test_threat_base_interpreter_site_packages_visible",
+    ),
+    "setuid filter": (
+        "sandbox/seccomp.py",
+        "_SETID_BITS = stat.S_ISUID | stat.S_ISGID",
+        "_SETID_BITS = 0",
+        "tests/test_threats.py::test_threat_setuid_file_planted_in_upper_dir",
+    ),
+    "log cap": (
+        "sandbox/output.py",
+        "self.room = max(limit // 2, 1)",
+        "self.room = 1 << 62",
+        "tests/test_threats.py::test_threat_log_flood_through_proc_fd",
+    ),
+    "transfer fifo check": (
+        "sandbox/hostfs.py && sandbox/hostfs.py",
+        "if not stat.S_ISREG(before.st_mode): && os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC",
+        "if False: && os.O_NOFOLLOW | os.O_CLOEXEC",
+        "tests/test_threats.py::test_threat_transfer_file_swapped_for_fifo",
+    ),
+    "no nested userns": (
+        "sandbox/bwrap.py",
+        'argv += ["--disable-userns"]',
+        "pass",
+        "tests/test_threats.py::test_threat_nested_user_namespace",
+    ),
+    "ptrace filter": (
+        "sandbox/seccomp.py",
+        'DENIED = ("ptrace", "process_vm_readv", "process_vm_writev", "io_uring_setup")',
+        'DENIED = ("io_uring_setup",)',
+        "tests/test_threats.py::test_threat_ptrace_of_sandbox_processes",
+    ),
+    "pid 1 memory mask": (
+        "sandbox/bwrap.py",
+        'argv += ["--ro-bind", str(etc / "empty"), "/proc/1/mem"]',
+        "pass",
+        "tests/test_threats.py::test_threat_ptrace_of_sandbox_processes",
+    ),
+    "read-only /dev": (
+        "sandbox/bwrap.py",
+        'argv += ["--remount-ro", "/dev"]',
+        "pass",
+        "tests/test_threats.py::test_threat_filling_dev_is_bounded",
     ),
 }
 

@@ -260,3 +260,187 @@ def test_background_job_cannot_fill_workspace_disk(repo: Path) -> None:
         assert "disk limit" in sb.run("true").output
     finally:
         sb.close()
+
+
+# -- red-team trial, issue 12 item 3 ------------------------------------------------------------
+def test_threat_host_environment_via_proc_1_environ(repo: Path, tmp_path: Path) -> None:
+    """bwrap itself (pid 1 inside) starts with a minimal environment, not the host's."""
+    from swegym.sandbox.base import ExecRequest
+
+    os.environ["SWEGYM_FAKE_SECRET"] = "s3cr3t-token"
+    try:
+        sb = open_sandbox(repo)
+        try:
+            dump = "cat /proc/[0-9]*/environ | tr '\\0' '\\n'"
+            out = sb.run(dump).output
+            once = sb.exec_once(ExecRequest(script=dump, timeout=30)).output
+        finally:
+            sb.close()
+    finally:
+        del os.environ["SWEGYM_FAKE_SECRET"]
+    assert "PATH=" in out and "PATH=" in once  # the dump did read the environments
+    assert "s3cr3t" not in out and "s3cr3t" not in once
+    assert str(Path.cwd()) not in out  # nor the host's working directory
+
+
+def test_threat_base_interpreter_site_packages_visible(repo: Path, tmp_path: Path) -> None:
+    """A mounted interpreter prefix shows its stdlib, never its site-packages."""
+    import sys
+
+    prefix = tmp_path / "prefix"
+    stdlib = prefix / "lib" / "python3.99"
+    (stdlib / "site-packages").mkdir(parents=True)
+    (stdlib / "dist-packages").mkdir()
+    (stdlib / "os.py").write_text("# stdlib\n")
+    (stdlib / "site-packages" / "solution.py").write_text("ANSWER = 42\n")
+    (stdlib / "dist-packages" / "solution.py").write_text("ANSWER = 42\n")
+    base = Path(sys.base_prefix)
+    layout = Layout(repo_layers=[repo], ro_binds=[(prefix, str(prefix)), (base, str(base))])
+    sb = LocalSandbox(layout, SandboxConfig())
+    sb.start()
+    try:
+        assert sb.run(f"cat {stdlib}/os.py").output == "# stdlib\n"
+        r = sb.run(f"ls -A {stdlib}/site-packages {stdlib}/dist-packages; cat {stdlib}/*/solution.py 2>&1")
+        assert "ANSWER" not in r.output and "solution.py:" not in r.output, r.output
+        assert "No such file" in r.output
+        ver = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        listing = sb.run(f"ls -A {base}/lib/{ver}/site-packages /usr/lib/python3/dist-packages").output
+        assert all(line.endswith(":") or not line for line in listing.splitlines()), listing
+        # The base interpreter still runs from its stdlib, without its third-party packages.
+        r = sb.run(f"{base}/bin/{ver} -c 'import json, ssl; import pytest' 2>&1 | tail -1")
+        assert "No module named 'pytest'" in r.output
+    finally:
+        sb.close()
+
+
+SETUID_ATTACK = (
+    "cp /bin/sh /testbed/sh1; chmod u+s /testbed/sh1; chmod 6755 /testbed/sh1;"
+    " cp /bin/sh /testbed/sh2; chmod g+s /testbed/sh2;"
+    " python3 -c \"import os; os.close(os.open('/testbed/sh3', os.O_CREAT | os.O_WRONLY, 0o4755))\";"
+    " python3 -c \"import os; os.mknod('/testbed/sh4', 0o104755)\"; mkdir -m 2755 /testbed/d;"
+    " python3 -c \"import os; fd = os.open('/testbed/sh1', os.O_RDONLY); os.fchmod(fd, 0o4755)\";"
+    " ls -l /testbed"
+)
+
+
+def test_threat_setuid_file_planted_in_upper_dir(sandbox: LocalSandbox) -> None:
+    """No file the sandbox writes to its (host-side) upper layer carries a setuid/setgid bit, and
+    the layer sits under private (0700) directories."""
+    out = sandbox.run(SETUID_ATTACK).output
+    assert "Operation not permitted" in out
+    upper = sandbox.upper_dir
+    assert upper is not None and (upper / "sh1").exists()
+    for path in [upper, *upper.rglob("*")]:
+        mode = path.lstat().st_mode
+        assert not mode & (0o4000 | 0o2000), f"{path.name}: {oct(mode)}"
+    for parent in (upper.parent, upper.parent.parent):
+        assert parent.stat().st_mode & 0o077 == 0, f"{parent}: {oct(parent.stat().st_mode)}"
+
+
+def _host_file_fds(sb: LocalSandbox) -> list[str]:
+    """Descriptors, held by the sandbox's processes, of regular files on the host side."""
+    out = sb.run("ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -o -- '-> /.*' || true").output
+    return [t for t in out.split() if t.startswith("/") and not t.startswith(("/dev/", "/proc/"))]
+
+
+def test_threat_log_flood_through_proc_fd(sandbox: LocalSandbox, tmp_path: Path) -> None:
+    """Output written through /proc/<pid>/fd reaches host log files capped: it is a pipe."""
+    from swegym.sandbox.base import ExecRequest
+
+    log = tmp_path / "grading.log"
+    flood = (
+        "ls -l /proc/1/fd/ /proc/$PPID/fd/; yes | head -c 40000000 > /proc/$PPID/fd/1;"
+        " yes | head -c 40000000 > /proc/1/fd/2; yes | head -c 40000000"
+    )
+    r = sandbox.exec_once(ExecRequest(script=flood, timeout=60, log_path=str(log), log_limit=1 << 20))
+    assert r.exit_code == 0
+    assert log.stat().st_size < (1 << 20) + 200 and "elided" in log.read_text()
+    assert str(log) not in r.output and len(r.output) <= 4_000_100
+    assert _host_file_fds(sandbox) == []  # nor does the session hold a host file
+
+
+def test_threat_transfer_file_swapped_for_fifo(
+    sandbox: LocalSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FIFO put where the host expects a transfer file is refused at once, not waited on."""
+    import uuid
+
+    from swegym.errors import SandboxError
+
+    fixed = uuid.UUID(int=0x5EC)
+    monkeypatch.setattr(uuid, "uuid4", lambda: fixed)
+    xfer = "/run/swegym/xfer"
+    sandbox.run(
+        f"mkfifo {xfer}/r-{fixed.hex} {xfer}/w-{fixed.hex};"
+        f" (while :; do cat {xfer}/r-{fixed.hex} > /dev/null; done) > /dev/null 2>&1 &"
+    )
+    errors: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            sandbox.read_file("/testbed/file.txt")
+        except SandboxError as exc:
+            errors.append(exc)
+        try:
+            sandbox.write_file("/tmp/x", b"x")
+        except SandboxError as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=attempt, daemon=True)
+    t.start()
+    t.join(10)
+    if t.is_alive():  # blocked on the FIFO: release it (a writer lets the open return), then fail
+        assert sandbox._workdir is not None
+        for _ in range(2):
+            fd = os.open(sandbox._workdir / "xfer" / f"r-{fixed.hex}", os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+        t.join(5)
+        pytest.fail("the host blocked on a FIFO in the transfer directory")
+    assert len(errors) == 2 and all("tampered" in str(e) for e in errors), errors
+
+
+def test_threat_nested_user_namespace(sandbox: LocalSandbox) -> None:
+    """No user namespace can be created inside (it would hand back every capability)."""
+    for flags in ("--user", "--user --mount --pid --fork"):
+        r = sandbox.run(f"unshare {flags} true; echo rc=$?")
+        assert "rc=1" in r.output, r.output
+
+
+PTRACE_ATTACK = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class IOVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+for pid in (1, int(sys.argv[1])):
+    print(pid, "ptrace", libc.ptrace(16, pid, None, None), ctypes.get_errno())  # PTRACE_ATTACH
+    start = int(open(f"/proc/{pid}/maps").readline().split("-")[0], 16)
+    buf = ctypes.create_string_buffer(64)
+    local, remote = IOVec(ctypes.addressof(buf), 64), IOVec(start, 64)
+    got = libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    print(pid, "process_vm_readv", got, ctypes.get_errno())
+try:
+    with open("/proc/1/mem", "rb") as fh:
+        fh.seek(int(open("/proc/1/maps").readline().split("-")[0], 16))
+        print("mem", len(fh.read(64)))
+except OSError as exc:
+    print("mem refused", exc.errno)
+"""
+
+
+def test_threat_ptrace_of_sandbox_processes(sandbox: LocalSandbox) -> None:
+    """ptrace and process_vm_readv are refused (EPERM), for pid 1 and for any other process;
+    the memory of pid 1 (bwrap) cannot be read through /proc/1/mem."""
+    sandbox.write_file("/tmp/attack.py", PTRACE_ATTACK.encode())
+    out = sandbox.run("sleep 30 & python3 /tmp/attack.py $!; kill %1").output
+    lines = out.splitlines()
+    attempts = [ln for ln in lines if "ptrace" in ln or "process_vm_readv" in ln]
+    assert len(attempts) == 4 and all(ln.endswith(" -1 1") for ln in attempts), out
+    assert "mem 64" not in out and any(ln.startswith("mem") for ln in lines), out
+
+
+def test_threat_filling_dev_is_bounded(sandbox: LocalSandbox) -> None:
+    """/dev is read-only (its device nodes still work) and /dev/shm is a sized tmpfs."""
+    r = sandbox.run("head -c 100M /dev/zero > /dev/fill; ls -s /dev/fill; echo x > /dev/null && echo null-ok")
+    assert "null-ok" in r.output and "No such file" in r.output, r.output
+    r = sandbox.run("head -c 200M /dev/zero > /dev/shm/fill; du -m /dev/shm/fill | cut -f1", timeout=60)
+    assert int(r.output.strip().splitlines()[-1]) <= 32

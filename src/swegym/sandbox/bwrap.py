@@ -10,6 +10,7 @@ from pathlib import Path
 
 from swegym.config import sub_cache
 from swegym.errors import SandboxUnavailableError
+from swegym.sandbox.launch import SECCOMP_FD_ARG
 from swegym.sandbox.layout import ENV_MOUNT, INPUT_MOUNT, REPO_MOUNT, TOOLS_MOUNT, XFER_MOUNT, Layout
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Layout",
     "build_argv",
     "find_bwrap",
+    "site_masks",
 ]
 
 SAFE_PATH = f"{ENV_MOUNT}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -61,7 +63,9 @@ def find_bwrap(explicit: str | None = None) -> str:
     """Return a bwrap binary that can create user, pid and net namespaces here."""
     tried = []
     for cand in _candidates(explicit):
-        cmd = [cand, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+        # --disable-userns (bwrap >= 0.8) is part of the defences: an older bwrap does not qualify.
+        cmd = [cand, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent"]
+        cmd += ["--ro-bind", "/", "/", "true"]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -100,6 +104,40 @@ def runtime_etc() -> Path:
     return d
 
 
+def empty_dir() -> Path:
+    """An empty directory, bound read-only over the site-packages of mounted interpreters."""
+    d = sub_cache("runtime") / "empty.d"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def site_dirs(prefix: str) -> tuple[str, ...]:
+    """The site-packages and dist-packages directories of the interpreter prefix ``prefix``
+    (relative to it): a base interpreter's third-party packages (newer releases of the very
+    projects tasks come from) must not be importable or readable in the sandbox."""
+    root = Path(prefix)
+    found: list[str] = []
+    for lib in ("lib", "lib64", "local/lib", "local/lib64"):
+        base = root / lib
+        if base.is_symlink() or not base.is_dir():
+            continue  # a lib64 -> lib link is covered through lib
+        for pattern in ("python*/site-packages", "python*/dist-packages"):
+            found += [str(d.relative_to(root)) for d in sorted(base.glob(pattern)) if d.is_dir()]
+    return tuple(found)
+
+
+def site_masks(layout: Layout) -> list[str]:
+    """bwrap arguments showing every mounted interpreter's site-packages as an empty directory
+    (the stdlib stays; task venvs live at ENV_MOUNT and do not use system site-packages)."""
+    args: list[str] = []
+    empty = str(empty_dir())
+    for host, dest in [(Path("/usr"), "/usr"), *layout.ro_binds]:
+        if host.is_dir():
+            for rel in site_dirs(str(host)):
+                args += ["--ro-bind", empty, f"{dest.rstrip('/')}/{rel}"]
+    return args
+
+
 def base_environment(extra: dict[str, str]) -> dict[str, str]:
     """The sandbox's environment variables: a fixed set, never the host's."""
     env = {
@@ -136,6 +174,10 @@ def build_argv(
     """The bwrap argument list (without the command) for ``layout``."""
     argv = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     argv += ["--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
+    # No nested user namespaces: inside one, a process would get back every capability.
+    argv += ["--disable-userns"]
+    # ptrace, process_vm_*, and setuid/setgid bits refused (see swegym.sandbox.seccomp).
+    argv += ["--seccomp", SECCOMP_FD_ARG]
     if not network:
         argv.append("--unshare-net")
     argv += ["--ro-bind", "/usr", "/usr"]
@@ -147,6 +189,9 @@ def build_argv(
             argv += ["--ro-bind", str(host), f"/{name}"]
     argv += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys", "--dev", "/dev"]
     argv += ["--perms", "1777", "--size", str(tmp_size_mb << 20), "--tmpfs", "/tmp"]
+    # /dev is an unsized tmpfs: read-only (device nodes still work), with a sized /dev/shm.
+    argv += ["--perms", "1777", "--size", str(tmp_size_mb << 20), "--tmpfs", "/dev/shm"]
+    argv += ["--remount-ro", "/dev"]
     argv += ["--dir", "/run/swegym", "--dir", "/var/tmp"]
     etc = runtime_etc()
     for name in ("passwd", "group", "hosts", "hostname", "gitignore"):
@@ -158,6 +203,7 @@ def build_argv(
         argv += ["--ro-bind", str(layout.env_dir), ENV_MOUNT]
     for host, dest in layout.ro_binds:
         argv += ["--ro-bind", str(host), dest]
+    argv += site_masks(layout)
     for host, dest in layout.rw_binds:
         argv += ["--bind", str(host), dest]
     argv += _repo_args(layout, repo_mode)
@@ -165,6 +211,8 @@ def build_argv(
         argv += ["--ro-bind", str(etc / "empty"), path]
     for host, dest in layout.frozen:
         argv += ["--ro-bind", str(host), dest]
+    # bwrap's own process is pid 1 inside: its memory holds what it was started with.
+    argv += ["--ro-bind", str(etc / "empty"), "/proc/1/mem"]
     argv += ["--clearenv"]
     for key, value in base_environment(layout.env).items():
         argv += ["--setenv", key, value]
