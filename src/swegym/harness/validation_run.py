@@ -18,6 +18,7 @@ from swegym.envs.spec import SpecDirs
 from swegym.harness.batch import fingerprint_of, out_paths, read_done, run_batch
 from swegym.harness.report import validation_summary
 from swegym.harness.validate import ValidationResult, validate_task
+from swegym.sandbox.clock import effective_clock
 from swegym.sandbox.config import SandboxConfig
 from swegym.tasks.export import export_tasks
 from swegym.tasks.model import Task
@@ -78,6 +79,9 @@ def validate_tasks(
     journal, summary_path, logs = out_paths(out)
     if fresh:
         journal.unlink(missing_ok=True)
+    # The clock decides labels (and the date check adds to them): a result made on another clock
+    # is not resumed.
+    clock = effective_clock((config or SandboxConfig()).clock)
     results = run_validations(
         rows,
         lambda t: validate_task(
@@ -93,6 +97,7 @@ def validate_tasks(
         runs=runs,
         workers=workers,
         quiet=quiet,
+        fingerprint=lambda t: fingerprint_of(t, runs, clock, date_check),
     )
     order = {t.instance_id: i for i, t in enumerate(rows)}
     valid = sorted((r.task for r in results if r.task is not None), key=lambda t: order[t.instance_id])
