@@ -108,6 +108,20 @@ def test_sandbox_sees_the_task_date(calc_task: Task) -> None:
 
 
 @pytest.mark.sandbox
+@needs_faketime
+def test_the_agent_sees_the_graders_clock(calc_task: Task) -> None:
+    from swegym.agent.env import EnvConfig, SWEEnv
+
+    env = SWEEnv(EnvConfig(grade=False))
+    try:
+        env.reset(options={"task": calc_task})
+        assert env.sandbox is not None
+        assert env.sandbox.run(TODAY).output.strip() == "2024-01-01"
+    finally:
+        env.close()
+
+
+@pytest.mark.sandbox
 def test_without_libfaketime_the_sandbox_runs_on_the_real_clock(
     calc_task: Task, no_libfaketime: None
 ) -> None:
