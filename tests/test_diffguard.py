@@ -34,7 +34,14 @@ def base(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "path",
-    [".git/hooks/post-checkout", "sub/.git/config", ".GIT/index.lock", "/etc/passwd", "../outside.py", "a/../../b"],
+    [
+        ".git/hooks/post-checkout",
+        "sub/.git/config",
+        ".GIT/index.lock",
+        "/etc/passwd",
+        "../outside.py",
+        "a/../../b",
+    ],
 )
 def test_paths_outside_the_work_tree_reject_the_whole_diff(path: str, base: Path) -> None:
     diff = _edit("pkg/mod.py") + _new_file(path)
@@ -75,7 +82,9 @@ def test_non_source_files_are_kept_out(path: str, why: str, base: Path) -> None:
     assert screened.diff == _edit("pkg/mod.py")
 
 
-@pytest.mark.parametrize("path", ["pkg/new_module.py", "pkg/sub/__init__.py", "docs/notes.txt", "pkg/data.json"])
+@pytest.mark.parametrize(
+    "path", ["pkg/new_module.py", "pkg/sub/__init__.py", "docs/notes.txt", "pkg/data.json"]
+)
 def test_source_changes_are_kept(path: str, base: Path) -> None:
     diff = _edit("pkg/mod.py") + _new_file(path)
     assert screen_diff(diff, base).diff == diff

@@ -53,8 +53,12 @@ def test_a_second_report_of_the_same_phase_is_tampering() -> None:
 
 def test_repeated_stages_tamper_events_and_exit_86_are_tampering() -> None:
     assert audit_channel(_run(_rec(event="finish"), _rec(event="finish")), NONCE).tampered
-    assert audit_channel(_run('{"event":"tests_exit","rc":0}', '{"event":"tests_exit","rc":1}'), NONCE).tampered
-    assert "audit" in (audit_channel(_run(_rec(event="tamper", why="audit: open /proc")), NONCE).tampered or "")
+    assert audit_channel(
+        _run('{"event":"tests_exit","rc":0}', '{"event":"tests_exit","rc":1}'), NONCE
+    ).tampered
+    assert "audit" in (
+        audit_channel(_run(_rec(event="tamper", why="audit: open /proc")), NONCE).tampered or ""
+    )
     assert audit_channel(_run(f'{{"event":"tests_exit","rc":{TAMPER_EXIT}}}'), NONCE).tampered
 
 
@@ -64,14 +68,14 @@ def test_canaries_must_fail_and_pass_and_are_never_labels() -> None:
     assert canary.passing != canary.failing
     good = {
         "tests/test_mod.py::test_real": "PASSED",
-        f"tests/{canary.filename}::{canary.passing}": "PASSED",
-        f"tests/{canary.filename}::{canary.failing}": "FAILED",
+        f"tests/{canary.filename}::{canary.case}::{canary.passing}": "PASSED",
+        f"tests/{canary.filename}::{canary.case}::{canary.failing}": "FAILED",
     }
     assert audit_canary(good, canary).tampered is None and audit_canary(good, canary).untrusted is None
     assert strip_canary(good, canary) == {"tests/test_mod.py::test_real": "PASSED"}
-    forged = {**good, f"tests/{canary.filename}::{canary.failing}": "PASSED"}
+    forged = {**good, f"tests/{canary.filename}::{canary.case}::{canary.failing}": "PASSED"}
     assert "must fail" in (audit_canary(forged, canary).tampered or "")
-    xfailed = {**good, f"tests/{canary.filename}::{canary.failing}": "XFAIL"}
+    xfailed = {**good, f"tests/{canary.filename}::{canary.case}::{canary.failing}": "XFAIL"}
     assert audit_canary(xfailed, canary).tampered
     missing = {"tests/test_mod.py::test_real": "PASSED"}
     assert audit_canary(missing, canary).untrusted and not audit_canary(missing, canary).tampered

@@ -88,11 +88,12 @@ def new_canary(first_target: str, taken: set[str]) -> Canary:
     passing, failing = name(), name()
     while failing == passing:
         failing = name()
-    return Canary(directory, filename, passing, failing)
+    case = "Test" + "".join(w.capitalize() for w in name().split("_")[1:3])
+    return Canary(directory, filename, case, passing, failing)
 
 
 def _canary_status(status: dict[str, str], canary: Canary, test: str) -> str | None:
-    suffix = f"{canary.filename}::{test}"
+    suffix = f"{canary.filename}::{canary.case}::{test}"
     for nodeid, value in status.items():
         if nodeid == suffix or nodeid.endswith("/" + suffix):
             return value

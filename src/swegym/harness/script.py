@@ -33,10 +33,13 @@ _PYTEST_PREFIXES = ("python -m pytest", "python3 -m pytest", "pytest")
 @dataclass(frozen=True)
 class Canary:
     """Two tests with names drawn per run, written next to the first target: one must pass, one
-    must fail. A run that reports the failing one as passed was tampered with."""
+    must fail. A run that reports the failing one as passed was tampered with. They are
+    ``unittest`` cases, which pytest collects whatever a project's ``python_functions`` and
+    ``python_classes`` say (mypy sets both empty)."""
 
     directory: str
     filename: str
+    case: str
     passing: str
     failing: str
 
@@ -46,8 +49,10 @@ class Canary:
 
     def source(self) -> str:
         return (
-            f"def {self.passing}():\n    assert [1, 2] == [1, 2]\n\n\n"
-            f"def {self.failing}():\n    assert {{'a': 1}} == {{'a': 2}}\n"
+            "import unittest\n\n\n"
+            f"class {self.case}(unittest.TestCase):\n"
+            f"    def {self.passing}(self):\n        self.assertEqual([1, 2], [1, 2])\n\n"
+            f"    def {self.failing}(self):\n        self.assertEqual({{'a': 1}}, {{'a': 2}})\n"
         )
 
 
