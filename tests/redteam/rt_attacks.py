@@ -895,7 +895,15 @@ if emit is not None:
         outcome = "passed"
         if _rt_is_canary(_rt_path(item)):
             try:  # run the canary for real, so that its failing test is reported failed
-                item.obj()
+                import unittest
+                cls = getattr(getattr(item, "parent", None), "obj", None)
+                if isinstance(cls, type) and issubclass(cls, unittest.TestCase):
+                    res = unittest.TestResult()
+                    cls(item.name).run(res)
+                    if res.failures or res.errors:
+                        outcome = "failed"
+                else:
+                    item.obj()
             except BaseException:
                 outcome = "failed"
         for when in ("setup", "call", "teardown"):
