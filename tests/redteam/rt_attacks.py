@@ -980,14 +980,17 @@ def a_implicit_new_file_plugin_named_conftest(kit: Kit) -> str:
     )
 
 
-PYTEST_TOML_PROJECT_PLUGIN = """
+PYTEST_TOML_PROJECT_PLUGIN = (
+    _CANARY_AWARE
+    + """
 
 def pytest_collection_finish(session):
     # a plain hook of the project module, loaded as a plugin by `-p` from pytest.toml
     for item in session.items:
-        if "{'a': 1} == {'a': 2}" not in open(str(getattr(item, "path", None) or item.fspath)).read():
+        if not _rt_is_canary(_rt_path(item)):
             item.runtest = lambda: None
 """
+)
 
 
 def a_pytest_toml_project_plugin(kit: Kit) -> str:
