@@ -124,3 +124,24 @@ def test_plain_unified_diffs_and_quoted_paths_are_read(base: Path) -> None:
     quoted = 'diff --git "a/.git/h\\303\\251" "b/.git/h\\303\\251"\n--- /dev/null\n+++ "b/.git/h\\303\\251"\n'
     assert screen_diff(quoted, base).rejected
     assert screen_diff("just some text\n", base).rejected
+
+
+def test_lines_git_would_not_read_never_reach_patch(base: Path) -> None:
+    # A context-format part (only GNU patch reads it) after a unified part, and a commit message
+    # before it: both are left out of what is applied.
+    context = "*** a/conftest.py\n--- a/deep/notes.txt\n***************\n*** 0 ****\n--- 1,1 ----\n+ x = 1\n"
+    diff = "Subject: fix\n\n" + _edit("pkg/mod.py") + context + "-- \n2.39.0\n"
+    screened = screen_diff(diff, base)
+    assert screened.diff == _edit("pkg/mod.py")
+
+
+def test_a_part_that_creates_a_file_without_saying_so_is_still_a_new_module(base: Path) -> None:
+    implicit = "--- a/contextlib.py\n+++ b/contextlib.py\n@@ -0,0 +1,1 @@\n+x = 1\n"
+    assert screen_diff(implicit, base).kept_out == [
+        "contextlib.py (a new module outside the project's packages)"
+    ]
+
+
+@pytest.mark.parametrize("name", ["pytest.toml", ".pytest.toml", ".coveragerc"])
+def test_newer_pytest_and_plugin_config_names_are_kept_out(name: str, base: Path) -> None:
+    assert kept_out_reason(f"tests/{name}", base) == "configuration"

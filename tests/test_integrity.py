@@ -63,8 +63,8 @@ def test_repeated_stages_tamper_events_and_exit_86_are_tampering() -> None:
 
 
 def test_canaries_must_fail_and_pass_and_are_never_labels() -> None:
-    canary = new_canary("tests/test_mod.py", set())
-    assert canary.directory == "tests" and canary.filename.startswith("test_")
+    canary = new_canary("tests/test_mod.py")
+    assert canary.path == "tests/test_mod.py" and canary.case.startswith("Test")
     assert canary.passing != canary.failing
     good = {
         "tests/test_mod.py::test_real": "PASSED",
@@ -82,7 +82,7 @@ def test_canaries_must_fail_and_pass_and_are_never_labels() -> None:
 
 
 def test_canary_names_are_drawn_per_run() -> None:
-    names = {new_canary("tests/test_x.py", set()).filename for _ in range(20)}
+    names = {new_canary("tests/test_x.py").case for _ in range(20)}
     assert len(names) > 10
     assert len({new_nonce() for _ in range(5)}) == 5
 

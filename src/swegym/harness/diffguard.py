@@ -1,20 +1,21 @@
-"""Screening a candidate diff before it is applied: reject what escapes the work tree, drop what
-is not a source change. Pure functions over the diff text (and the base tree, read-only).
+"""Screening a candidate diff before it is applied: reject what escapes the work tree, drop what is not
+a source change. Pure functions over the diff text (and the base tree, read-only).
 
 The rule (also in docs/security.md): a candidate may change the project's *source*, nothing that
-decides how Python starts, how pytest collects or reports, or how git checks files out. A diff
-is **rejected** (graded unresolved, with the reason) if any path it names is absolute, climbs
-with ``..``, has a ``.git`` component, or cannot be parsed. Of the rest, a file is **kept out**
-(its part of the diff is dropped before applying) if it is (1) configuration read by pytest,
+decides how Python starts, how pytest collects or reports, or how git checks files out. A diff is
+**rejected** (graded unresolved, with the reason) if any path it names is absolute, climbs with
+``..``, has a ``.git`` component, or cannot be parsed. Of the rest, a file is **kept out** (its part
+of the diff is dropped before applying) if it is (1) configuration read by pytest, its plugins,
 Python packaging or git: a file named ``conftest.py``, ``pytest.ini``, ``.pytest.ini``,
-``tox.ini``, ``setup.cfg``, ``pyproject.toml``, ``.gitattributes`` or ``.gitmodules``, at any
-depth; (2) compiled code: ``*.pyc``, ``*.pyo``, ``*.so``, ``*.pyd``, or anything inside
-``__pycache__``; (3) interpreter start-up code: ``*.pth``, or any ``sitecustomize``/
-``usercustomize`` module, package or file of any extension; (4) packaging metadata: anything inside
-a ``*.dist-info`` or ``*.egg-info`` directory, or a file named ``entry_points.txt``; (5) a symbolic
-link; or (6) a new module outside the project's packages: a new ``.py`` file whose nearest existing
-directory is not a Python package at the base commit (so a diff cannot add a top-level
-``pytest.py``, ``json.py`` or a package that shadows one). Everything else is kept.
+``pytest.toml``, ``.pytest.toml``, ``tox.ini``, ``setup.cfg``, ``pyproject.toml``, ``.coveragerc``,
+``.gitattributes`` or ``.gitmodules``, at any depth; (2) compiled code: ``*.pyc``, ``*.pyo``,
+``*.so``, ``*.pyd``, or anything inside ``__pycache__``; (3) interpreter start-up code: ``*.pth``,
+or any ``sitecustomize``/ ``usercustomize`` module, package or file of any extension; (4) packaging
+metadata: anything inside a ``*.dist-info`` or ``*.egg-info`` directory, or a file named
+``entry_points.txt``; (5) a symbolic link; or (6) a new module outside the project's packages: a new
+``.py`` file whose nearest existing directory is not a Python package at the base commit (so a diff
+cannot add a top-level ``pytest.py``, ``json.py`` or a package that shadows one). Everything else is
+kept.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 CONFIG_NAMES = frozenset(
-    {"conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml"}
-    | {".gitattributes", ".gitmodules", "entry_points.txt"}
+    {"conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "setup.cfg"}
+    | {"pyproject.toml", ".coveragerc", ".gitattributes", ".gitmodules", "entry_points.txt"}
 )
 COMPILED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd")
 STARTUP_STEMS = ("sitecustomize", "usercustomize")
@@ -35,6 +36,12 @@ _DIFF_GIT = re.compile(r'^diff --git (?:a/(?P<a>\S.*?)|"a/(?P<qa>.*?)") (?:b/(?P
 _HEADER = re.compile(r"^(?:---|\+\+\+) (.+?)(?:\t.*)?$")
 _META = re.compile(r"^(rename from|rename to|copy from|copy to) (.+)$")
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+_GIT_HEADER = re.compile(
+    r"^(diff --git |index [0-9a-f]|old mode |new mode |deleted file mode |new file mode |"
+    r"similarity index |dissimilarity index |rename from |rename to |copy from |copy to |"
+    r"--- |\+\+\+ |Binary files |GIT binary patch)"
+)
+_BINARY = re.compile(r"^(literal|delta) \d+$")
 _SYMLINK = re.compile(r"^(?:new file mode|new mode|index [0-9a-f]+\.\.[0-9a-f]+) 120000$")
 
 
@@ -78,29 +85,54 @@ def split_files(diff: str) -> tuple[list[str], list[FileDiff]]:
     """The preamble lines and the per-file parts of a unified or git diff.
 
     Hunks are consumed by their line counts, as git and patch read them, so a hunk line that
-    looks like a header (``--- x`` removing ``-- x``) cannot start or hide a file part.
+    looks like a header (``--- x`` removing ``-- x``) cannot start or hide a file part. Only
+    lines git would read land in a part (headers, hunks, binary data); anything else (commit
+    messages, signatures, a context-format part that only GNU patch would read) is left out.
     """
     preamble: list[str] = []
     files: list[FileDiff] = []
     lines = diff.splitlines(keepends=True)
-    i = 0
+    i, in_binary = 0, False
     while i < len(lines):
         line = lines[i].rstrip("\r\n")
         m = _HUNK.match(line)
         if m and files:
             end = _hunk_end(lines, i + 1, int(m.group(1) or 1), int(m.group(2) or 1))
             files[-1].lines += lines[i:end]
-            i = end
+            i, in_binary = end, False
             continue
         starts_git = line.startswith("diff --git ")
         starts_plain = line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
         if starts_git or (starts_plain and not (files and _in_git_header(files[-1]))):
             files.append(FileDiff())
-        (files[-1].lines if files else preamble).append(lines[i])
-        if files:
+            in_binary = False
+        if not files:
+            preamble.append(lines[i])
+        elif _header_line(lines, i, line) or (in_binary and _binary_line(line)):
+            files[-1].lines.append(lines[i])
             _note_paths(files[-1], line)
+            in_binary = in_binary or line.startswith("GIT binary patch")
         i += 1
     return preamble, files
+
+
+def _header_line(lines: list[str], i: int, line: str) -> bool:
+    """A header git reads; ``---``/``+++`` only as the pair that names a file's two sides."""
+    if line.startswith("--- "):
+        return i + 1 < len(lines) and lines[i + 1].startswith("+++ ")
+    if line.startswith("+++ "):
+        return i > 0 and lines[i - 1].startswith("--- ")
+    return bool(_GIT_HEADER.match(line))
+
+
+_BASE85 = frozenset("!#$%&()*+-;<=>?@^_`{|}~")
+
+
+def _binary_line(line: str) -> bool:
+    """A line of a ``GIT binary patch`` block: blank, ``literal N``/``delta N``, or base85 data."""
+    if line == "" or _BINARY.match(line):
+        return True
+    return line[0].isalpha() and all(c.isalnum() or c in _BASE85 for c in line)
 
 
 def _hunk_end(lines: list[str], i: int, old: int, new: int) -> int:
@@ -194,15 +226,21 @@ def _new_outside_packages(p: PurePosixPath, base: Path) -> bool:
     return d == PurePosixPath(".") or not (base / d / "__init__.py").is_file()
 
 
+def _only_adds(part: FileDiff) -> bool:
+    """Every hunk has an empty preimage (``@@ -0,0 ...``): git and patch create the file."""
+    hunks = [_HUNK.match(ln) for ln in part.lines if ln.startswith("@@")]
+    return bool(hunks) and all(h is not None and h.group(1) == "0" for h in hunks)
+
+
 def screen_diff(diff: str, base: Path | None = None) -> Screened:
     """Reject a diff that names a path outside the work tree; drop the parts that are not source.
 
     ``base`` is the task's tree at the base commit (read-only), for rule 6.
     """
-    preamble, files = split_files(diff)
+    _, files = split_files(diff)
     if not files and diff.strip():
         return Screened(diff="", rejected="the diff has no file headers git or patch would read")
-    kept: list[str] = list(preamble)
+    kept: list[str] = []  # the preamble is commentary: GNU patch could read a diff hidden in it
     out: list[str] = []
     for part in files:
         if not part.paths:
@@ -211,7 +249,8 @@ def screen_diff(diff: str, base: Path | None = None) -> Screened:
             why = unsafe_reason(path)
             if why:
                 return Screened(diff="", rejected=why)
-        reasons = [r for r in (kept_out_reason(path, base, part.creates) for path in part.paths) if r]
+        creates = part.creates or _only_adds(part)
+        reasons = [r for r in (kept_out_reason(path, base, creates) for path in part.paths) if r]
         if part.symlink:
             reasons.append("a symbolic link")
         if reasons:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from swegym.harness.parsers import ERROR, FAILED, json_records
 from swegym.harness.script import TESTS_EXIT, Canary
@@ -74,22 +73,21 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def new_canary(first_target: str, taken: set[str]) -> Canary:
-    """Canary tests in the first target's directory, under names drawn for this run."""
+def new_canary(first_target: str, taken: str = "") -> Canary:
+    """Canary tests for the first target file, under names drawn for this run (none of them
+    in ``taken``, the text they must not collide with)."""
 
     def name() -> str:
-        return f"test_{secrets.choice(_WORDS)}_{secrets.choice(_WORDS)}_{secrets.randbelow(90) + 10}"
+        while True:
+            drawn = f"test_{secrets.choice(_WORDS)}_{secrets.choice(_WORDS)}_{secrets.choice(_WORDS)}"
+            if drawn not in taken:
+                return drawn
 
-    directory = str(PurePosixPath(first_target).parent)
-    directory = "" if directory == "." else directory
-    filename = f"{name()}.py"
-    while (f"{directory}/{filename}" if directory else filename) in taken:
-        filename = f"{name()}.py"
     passing, failing = name(), name()
     while failing == passing:
         failing = name()
-    case = "Test" + "".join(w.capitalize() for w in name().split("_")[1:3])
-    return Canary(directory, filename, case, passing, failing)
+    case = "Test" + "".join(w.capitalize() for w in name().split("_")[1:])
+    return Canary(first_target, case, passing, failing)
 
 
 def _canary_status(status: dict[str, str], canary: Canary, test: str) -> str | None:
@@ -104,7 +102,7 @@ def strip_canary(status: dict[str, str], canary: Canary | None) -> dict[str, str
     """``status`` without the canary tests (they are never labels)."""
     if canary is None:
         return status
-    return {k: v for k, v in status.items() if not (k == canary.filename or f"{canary.filename}::" in k)}
+    return {k: v for k, v in status.items() if f"::{canary.case}::" not in k}
 
 
 def audit_channel(results: str, nonce: str | None) -> Audit:

@@ -132,7 +132,7 @@ def run_tests(
         return TestRun(patch_applied=False, rejected=screened.rejected)
     restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
     use_plugin = spec.log_parser == "pytest"
-    canary = new_canary(targets[0], set(touched_files(patch))) if use_plugin and targets else None
+    canary = _canary(prep, targets) if use_plugin and targets else None
     script = grading_script(restore, targets, spec, use_plugin, plugins, canary)
     request = ExecRequest(
         script=script,
@@ -145,6 +145,15 @@ def run_tests(
     run = _interpret(resp, spec, bool(targets), request.timeout, nonce, canary)
     run.kept_out = screened.kept_out
     return run
+
+
+def _canary(prep: Prepared, targets: list[str]) -> Canary:
+    first = prep.repo_dir / targets[0]
+    try:
+        text = first.read_text(errors="replace")
+    except OSError:
+        text = ""
+    return new_canary(targets[0], text)
 
 
 def _exec(

@@ -22,7 +22,8 @@ TESTS_STARTED = "tests_started"
 TESTS_EXIT = "tests_exit"
 SECRET_MOUNT = "/run/swegym/secret"
 GUARDED = (
-    "'*conftest.py' '*pytest.ini' '*tox.ini' '*setup.cfg' '*pyproject.toml' '*.gitattributes' "
+    "'*conftest.py' '*pytest.ini' '*pytest.toml' '*tox.ini' '*setup.cfg' '*pyproject.toml' '*.coveragerc' "
+    "'*.gitattributes' "
     "'*sitecustomize.py' '*usercustomize.py' '*.pth'"
 )
 """Pathspecs put back to base after the candidate is applied: a second layer under the host-side
@@ -32,25 +33,26 @@ _PYTEST_PREFIXES = ("python -m pytest", "python3 -m pytest", "pytest")
 
 @dataclass(frozen=True)
 class Canary:
-    """Two tests with names drawn per run, written next to the first target: one must pass, one
-    must fail. A run that reports the failing one as passed was tampered with. They are
+    """Two tests with names drawn per run, appended to the first test file after the test patch:
+    one must pass, one must fail; a run that reports the failing one as passed was tampered
+    with. They live in a file the task's own tests share (and, like tests the test patch adds,
+    not in git's base tree), so a selective forger cannot tell them by file. They are
     ``unittest`` cases, which pytest collects whatever a project's ``python_functions`` and
     ``python_classes`` say (mypy sets both empty)."""
 
-    directory: str
-    filename: str
+    path: str
     case: str
     passing: str
     failing: str
 
     @property
-    def path(self) -> str:
-        return f"{self.directory}/{self.filename}" if self.directory else self.filename
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
 
     def source(self) -> str:
         return (
-            "import unittest\n\n\n"
-            f"class {self.case}(unittest.TestCase):\n"
+            "\n\nimport unittest as _unittest\n\n\n"
+            f"class {self.case}(_unittest.TestCase):\n"
             f"    def {self.passing}(self):\n        self.assertEqual([1, 2], [1, 2])\n\n"
             f"    def {self.failing}(self):\n        self.assertEqual({{'a': 1}}, {{'a': 2}})\n"
         )
@@ -88,13 +90,13 @@ def grading_script(
     canary: Canary | None = None,
 ) -> str:
     """Apply the candidate, put guarded files and ``restore`` back to base, apply the test patch
-    (if any), place the canary, run ``targets``; report each stage and the tests' exit status."""
+    (if any), append the canary to the first target, run ``targets``; report each stage and the
+    tests' exit status."""
     restore_q = " ".join(shlex.quote(f) for f in restore)
     if canary is not None and targets:
-        targets = [*targets, canary.path]
         place = (
-            f"mkdir -p {shlex.quote(canary.directory or '.')} && "
-            f"cp {INPUT_MOUNT}/canary.py {shlex.quote(canary.path)} || {{ stage {RESTORE_FAILED}; exit 0; }}"
+            f"[ -f {shlex.quote(canary.path)} ] && cat {INPUT_MOUNT}/canary.py >> {shlex.quote(canary.path)} "
+            f"|| {{ stage {RESTORE_FAILED}; exit 0; }}"
         )
     else:
         place = ":"

@@ -88,27 +88,70 @@ def _set_while_importing_guarded(getframe):
     return False
 
 
-def install_audit_hook(tamper):
-    """Refuse (and report through ``tamper``) the audited actions named in the module doc."""
+def is_test_file(path):
+    """A test or conftest file by name (what pytest collects, and what grading restores)."""
+    path = str(path).replace("\\", "/")
+    name = path.rsplit("/", 1)[-1]
+    in_tests = any(p in ("tests", "test", "testing") for p in path.split("/")[:-1])
+    return name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py") or in_tests
+
+
+def _caller_file(getframe):
+    """The file of the nearest frame outside this module (who raised the audited event)."""
+    frame = getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame.f_code.co_filename if frame is not None else ""
+
+
+def _honest_compile(source, filename, getframe):
+    """A compile under a trusted file's name is honest when it compiles that file's own bytes
+    (importlib) or pytest's assertion rewriting compiles it (an AST it parsed from the file)."""
+    if isinstance(source, (bytes, str)):
+        try:
+            with open(filename, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return False
+        return (source.encode("utf-8") if isinstance(source, str) else source) == data
+    return _caller_file(getframe).replace("\\", "/").endswith("_pytest/assertion/rewrite.py")
+
+
+def install_audit_hook(tamper, trusted=()):
+    """Refuse (and report through ``tamper``) the audited actions named in the module doc, and
+    code compiled or built under the name of a trusted file (``trusted``: directory prefixes;
+    any ``conftest.py``) that is not that file's own code."""
     add = getattr(sys, "addaudithook", None)
     if add is None:  # Python < 3.8: the snapshot, hook and canary checks still hold
         return
     getframe = sys._getframe
-    code_attrs = ("__code__", "__defaults__", "__kwdefaults__")
+    code_attrs = ("__code__", "__defaults__", "__kwdefaults__", "__class__")
+
+    def looks_trusted(filename, tests_too):
+        if not isinstance(filename, str) or not filename.endswith(".py"):
+            return False
+        trusted_name = filename.endswith("conftest.py") or filename.startswith(trusted)
+        return trusted_name or (tests_too and is_test_file(filename))
+
+    def replaced(obj, attr):
+        body = getattr(getattr(obj, "__code__", None), "co_filename", "")
+        if attr == "__code__" and is_test_file(body):
+            return True  # a test function's body swapped (e.g. for a no-op)
+        return is_guarded(obj) and not _set_while_importing_guarded(getframe)
 
     def hook(event, args):
         if event == "open" and args and forbidden_path(args[0]):
             tamper("opened " + str(args[0]))
         elif event in ("os.listdir", "os.scandir") and args and forbidden_path(str(args[0]) + "/0"):
             tamper("listed " + str(args[0]))
-        elif (
-            event == "object.__setattr__"
-            and len(args) > 1
-            and args[1] in code_attrs
-            and is_guarded(args[0])
-            and not _set_while_importing_guarded(getframe)
-        ):
-            tamper("replaced " + str(args[1]) + " of " + repr(args[0])[:200])
+        elif event == "object.__setattr__" and len(args) > 1 and args[1] in code_attrs:
+            if replaced(args[0], args[1]):
+                tamper("replaced " + str(args[1]) + " of " + repr(args[0])[:200])
+        elif event == "compile" and len(args) > 1 and looks_trusted(args[1], True):
+            if not _honest_compile(args[0], args[1], getframe):
+                tamper("compiled code under the name of " + str(args[1]))
+        elif event == "code.__new__" and len(args) > 1 and looks_trusted(args[1], False):
+            tamper("built a code object under the name of " + str(args[1]))
 
     add(hook)
 

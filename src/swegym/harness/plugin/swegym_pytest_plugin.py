@@ -22,6 +22,7 @@ Grading reads this channel, never the printed log. Kept compatible with Python 3
 import contextlib
 import json
 import os
+import sys
 
 import pytest
 import swegym_guard
@@ -55,38 +56,62 @@ def _open_channel():
     return fd, (st.st_dev, st.st_ino)
 
 
-def _make_emitter(fd, ident, nonce, write=os.write, fstat=os.fstat, dumps=json.dumps, exit_=os._exit):
-    """The record writer and the tamper exit, bound to the originals of what they call (so
-    rebinding ``os.write`` or this module's globals later changes nothing)."""
+def _make_emitter(fd, ident, nonce):
+    """The record writer and the tamper exit. What they use is bound as default arguments (so
+    rebinding ``os.write``, this module's globals or a closure cell changes nothing; replacing
+    the defaults themselves is refused by the audit hook), and ``emit`` only writes when one of
+    this plugin's hooks calls it."""
 
-    def emit(record):
-        if fd is None:
+    def tamper(why, _emit=None, _exit=os._exit):
+        if _emit is not None:
+            _emit({"event": "tamper", "why": str(why)[:500]}, _checked=False)
+        _exit(TAMPER_EXIT)
+
+    def emit(
+        record,
+        _checked=True,
+        _fd=fd,
+        _ident=ident,
+        _nonce=nonce,
+        _write=os.write,
+        _fstat=os.fstat,
+        _dumps=json.dumps,
+        _exit=os._exit,
+        _getframe=sys._getframe,
+        _tools=swegym_guard.TOOLS_DIR + os.sep,
+    ):
+        if _fd is None:
             return
+        caller = _getframe(1).f_code.co_filename
+        if _checked and not caller.startswith(_tools):
+            # Only the harness's plugins write records; a code object claiming one of their
+            # file names is refused by the audit hook.
+            _emit_tamper("the results emitter was called from " + caller)
         try:
-            st = fstat(fd)
-            swapped = (st.st_dev, st.st_ino) != ident
+            st = _fstat(_fd)
+            swapped = (st.st_dev, st.st_ino) != _ident
         except OSError:
             swapped = True
         if swapped:
-            exit_(TAMPER_EXIT)
-        data = (dumps(dict(record, n=nonce)) + "\n").encode("utf-8")
+            _exit(TAMPER_EXIT)
+        data = (_dumps(dict(record, n=_nonce)) + "\n").encode("utf-8")
         try:
             while data:
-                data = data[write(fd, data) :]
+                data = data[_write(_fd, data) :]
         except OSError:
             pass
 
-    def tamper(why):
-        emit({"event": "tamper", "why": str(why)[:500]})
-        exit_(TAMPER_EXIT)
+    def _emit_tamper(why):
+        tamper(why, emit)
 
-    return emit, tamper
+    return emit, _emit_tamper
 
 
 _FD, _IDENT = _open_channel()
 _emit, _tamper = _make_emitter(_FD, _IDENT, _read_secret())
-swegym_guard.install_audit_hook(_tamper)
+swegym_guard.install_audit_hook(_tamper, swegym_guard.trusted_dirs())
 _SNAPSHOT = swegym_guard.Snapshot()
+_STATE = {"item": None, "pm": None, "hookexec": None}
 
 
 def _check(config, full, snapshot=_SNAPSHOT, tamper=_tamper):
@@ -110,18 +135,12 @@ def _xfail_caller(excinfo):
     return last
 
 
-def _is_test_file(path):
-    name = os.path.basename(path)
-    parts = path.replace("\\", "/").split("/")
-    in_tests = any(p in ("tests", "test", "testing") for p in parts[:-1])
-    return name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py") or in_tests
-
-
 trusted_entry_points = []
 """(distribution, entry point) pairs the launcher found in site-packages (autoload is off)."""
 
 
 def pytest_addhooks(pluginmanager):
+    _STATE["pm"], _STATE["hookexec"] = pluginmanager, getattr(pluginmanager, "_inner_hookexec", None)
     # Called when this plugin is registered (``-p``, before pytest would autoload): register the
     # environment's plugins by entry-point name, as pytest's autoload does, honouring ``-p no:``.
     for dist, ep in trusted_entry_points:
@@ -155,12 +174,28 @@ def pytest_runtest_makereport(item, call):
     excinfo = getattr(call, "excinfo", None)
     if excinfo is None or not excinfo.errisinstance(pytest.xfail.Exception):
         return
-    if not _is_test_file(_xfail_caller(excinfo)):
+    if not swegym_guard.is_test_file(_xfail_caller(excinfo)):
         outcome.get_result().swegym_untrusted_xfail = True
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    # What runs this item must be pytest's own: no per-instance runtest, the plugin manager's
+    # hook calling unchanged since this plugin was registered.
+    if "runtest" in vars(item):
+        _tamper("replaced runtest of " + item.nodeid)
+    pm = _STATE["pm"]
+    if pm is not None and getattr(pm, "_inner_hookexec", None) is not _STATE["hookexec"]:
+        _tamper("replaced the plugin manager's hook calling")
+    _STATE["item"] = item.nodeid
+    yield
+    _STATE["item"] = None
 
 
 def pytest_runtest_logreport(report):
     _check(None, full=False)
+    if report.nodeid != _STATE["item"]:
+        _tamper("a report of " + str(report.nodeid) + " outside its test's run")
     record = {
         "nodeid": report.nodeid,
         "when": report.when,
