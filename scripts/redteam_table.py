@@ -42,14 +42,17 @@ def _revision() -> str:
     return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def run(kinds: tuple[str, ...], agents: bool, workers: int) -> dict[str, dict[str, dict[str, object]]]:
-    """{class: {kind: {outcome, paid, error}}} for every attack (and agent) class."""
+def run(
+    kinds: tuple[str, ...], agents: bool, workers: int, only: list[str] | None = None
+) -> dict[str, dict[str, dict[str, object]]]:
+    """{class: {kind: {outcome, paid, error}}} for every attack (and agent) class (or ``only``)."""
     table: dict[str, dict[str, dict[str, object]]] = {}
     with tempfile.TemporaryDirectory(prefix="swegym-redteam-") as tmp:
         for kind in kinds:
             task = rt.make_calc_task(Path(tmp) / "calc") if kind == "synthetic" else rt.real_task()
             kit = rt.make_kit(kind, task)
-            diffs, results = rt.build_all(kit)
+            names = [n for n in rt.ATTACKS if only is None or n in only]
+            diffs, results = rt.build_all(kit, names)
             diffs["sanity_gold_patch"] = task.patch
             diffs["sanity_noop_diff"] = rt.git_diff(kit, {"RT_NOTES.md": "nothing to see\n"})
             t0 = time.perf_counter()
@@ -57,6 +60,8 @@ def run(kinds: tuple[str, ...], agents: bool, workers: int) -> dict[str, dict[st
             print(f"{kind}: {len(diffs)} diffs graded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
             if agents:
                 for name in rt.AGENTS:
+                    if only is not None and f"agent_{name}" not in only:
+                        continue
                     results[f"agent_{name}"] = rt.run_agent(kit, name)
             for name, r in results.items():
                 table.setdefault(name, {})[kind] = {"outcome": r.outcome, "paid": r.paid, "error": r.error}
@@ -83,9 +88,13 @@ def main() -> None:
     ap.add_argument("--kinds", default=",".join(rt.KINDS), help="synthetic,real")
     ap.add_argument("--no-agents", action="store_true", help="skip the SWEEnv agent classes")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated classes: rerun these, merge into --out")
     args = ap.parse_args()
     kinds = tuple(k for k in args.kinds.split(",") if k)
-    table = run(kinds, not args.no_agents, args.workers)
+    only = [n for n in args.only.split(",") if n] or None
+    table = run(kinds, not args.no_agents, args.workers, only)
+    if only is not None and args.out.exists():
+        table = {**json.loads(args.out.read_text())["results"], **table}
     print(markdown(table, kinds))
     attacks = {n: v for n, v in table.items() if not n.startswith("sanity_")}
     paying = sorted(n for n, v in attacks.items() if any(c["paid"] for c in v.values()))
