@@ -67,7 +67,9 @@ def test_modified_test_files_are_restored(validated: Task) -> None:
     cheat = validated.test_patch.replace("assert clamp(50, 0, 10) == 10", "assert True")
     assert cheat != validated.test_patch
     rep = evaluate_prediction(validated, cheat)
-    assert rep.status == "unresolved"
+    # Graded on the real tests (not on an error the cheat caused): the FAIL_TO_PASS test failed.
+    assert rep.status == "unresolved" and rep.error is None, rep.error
+    assert rep.tests_status["FAIL_TO_PASS"].failure == [F2P]
 
 
 def test_validation_checks_given_labels(validated: Task) -> None:

@@ -111,6 +111,7 @@ _FD, _IDENT = _open_channel()
 _emit, _tamper = _make_emitter(_FD, _IDENT, _read_secret())
 swegym_guard.install_audit_hook(_tamper, swegym_guard.trusted_dirs())
 _SNAPSHOT = swegym_guard.Snapshot()
+_TRUSTED = swegym_guard.trusted_dirs()
 _STATE = {"item": None, "pm": None, "hookexec": None}
 
 
@@ -125,14 +126,35 @@ def _check(config, full, snapshot=_SNAPSHOT, tamper=_tamper):
 
 
 def _xfail_caller(excinfo):
-    """The file that called ``pytest.xfail()`` (the last frame outside pytest itself)."""
-    tb, last = excinfo.tb, ""
+    """The file that called ``pytest.xfail()``: the frame just before pytest's own ``xfail``
+    raised it ("" when XFailed was raised some other way, e.g. a test module's
+    ``AssertionError`` rebound to it, so that a failing assert turns into an XFAIL)."""
+    frames = []
+    tb = excinfo.tb
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if "_pytest" not in filename.replace("\\", "/").split("/"):
-            last = filename
+        frames.append(tb.tb_frame.f_code.co_filename.replace("\\", "/"))
         tb = tb.tb_next
-    return last
+    if len(frames) < 2 or not frames[-1].endswith("_pytest/outcomes.py"):
+        return ""
+    outside = [f for f in frames[:-1] if not f.endswith("_pytest/outcomes.py")]
+    return outside[-1] if outside else ""
+
+
+def _test_function_file(item, trusted=_TRUSTED):
+    """Where a plain test function's code comes from, when that is neither its test file nor an
+    installed decorator (a test function swapped for a no-op from project code); else None."""
+    if type(item).__name__ != "Function" or "_obj" not in vars(item):
+        return None
+    fn = getattr(item.obj, "__func__", item.obj)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None if isinstance(fn, type) else "an object without code"
+    filename = os.path.abspath(code.co_filename)
+    if filename == os.path.abspath(str(getattr(item, "path", getattr(item, "fspath", "")))):
+        return None
+    if filename.startswith(trusted) or swegym_guard.is_test_file(filename):
+        return None
+    return filename
 
 
 trusted_entry_points = []
@@ -184,6 +206,9 @@ def pytest_runtest_protocol(item, nextitem):
     # hook calling unchanged since this plugin was registered.
     if "runtest" in vars(item):
         _tamper("replaced runtest of " + item.nodeid)
+    where = _test_function_file(item)
+    if where is not None:
+        _tamper("the test function of " + item.nodeid + " is code from " + where)
     pm = _STATE["pm"]
     if pm is not None and getattr(pm, "_inner_hookexec", None) is not _STATE["hookexec"]:
         _tamper("replaced the plugin manager's hook calling")
