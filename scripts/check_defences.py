@@ -201,37 +201,48 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
         "if False:",
         "tests/test_inprocess_forgery.py::test_xfail_called_from_library_code_is_a_failure",
     ),
+    "marshal and exec of trusted-named code": (
+        "harness/plugin/swegym_guard.py && harness/plugin/swegym_guard.py",
+        'elif event == "marshal.loads" and not _from_import_machinery(getframe): && and not _honest_exec(args[0], getframe)',
+        "elif False: && and False",
+        "tests/redteam/test_redteam.py::test_attack_inproc_marshal_conftest_named_hookwrapper[synthetic]",
+    ),
+    "git paths rejected": (
+        "harness/diffguard.py",
+        'if any(p.lower() == ".git" for p in parts):',
+        "if False:",
+        "tests/test_diffguard.py::test_paths_outside_the_work_tree_reject_the_whole_diff",
+    ),
     "candidate errors are failures": (
         "harness/grader.py",
         "if run.error and not run.candidate_applied:",
         "if run.error:",
         "tests/test_inprocess_forgery.py::test_a_candidate_that_hangs_the_tests_is_a_failure_not_an_infra_error",
     ),
-    "git dir rejected and read-only": (
-        "harness/diffguard.py && harness/runner.py",
-        'if any(p.lower() == ".git" for p in parts): && if git_dir.is_dir():',
-        "if False: && if False:",
-        "tests/redteam/test_redteam.py::test_attack_gnu_patch_post_checkout_hook[synthetic]",
+    "read-only .git": (
+        "harness/runner.py",
+        "if git_dir.is_dir():",
+        "if False:",
+        "tests/test_inprocess_forgery.py::test_git_dir_is_read_only_while_grading",
     ),
-    "safe sys.path and new-module rule": (
-        "harness/plugin/swegym_pytest_main.py && harness/diffguard.py",
-        "sys.path[:] = [here, *rest, cwd] "
-        "&& if creates and base is not None and _new_outside_packages(p, base):",
-        "sys.path[:] = [cwd, here, *rest] && if False:",
-        "tests/redteam/test_redteam.py::test_attack_json_py_shadow[synthetic]",
+    "working directory last on sys.path": (
+        "harness/plugin/swegym_pytest_main.py",
+        "sys.path[:] = [here, *rest, cwd]",
+        "sys.path[:] = [cwd, here, *rest]",
+        "tests/test_launcher.py::test_the_working_directory_goes_last_on_sys_path",
     ),
-    "autoload off and metadata rule": (
-        "harness/plugin/swegym_pytest_main.py && harness/diffguard.py && harness/diffguard.py",
-        'os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1" && if any(part.endswith(METADATA_SUFFIXES) '
-        'for part in p.parts[:-1]): && ".gitmodules", "entry_points.txt"',
-        'pass && if False: && ".gitmodules"',
-        "tests/redteam/test_redteam.py::test_attack_dist_info_entry_points[synthetic]",
+    "plugin autoload off": (
+        "harness/plugin/swegym_pytest_main.py",
+        'os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"',
+        "pass",
+        "tests/test_launcher.py::test_plugin_autoload_is_off_and_entry_points_come_from_site_packages",
     ),
     "xfail raised by pytest.xfail": (
-        "harness/plugin/swegym_pytest_plugin.py",
-        'if len(frames) < 2 or not frames[-1].endswith("_pytest/outcomes.py"):',
-        "if len(frames) < 2:",
-        "tests/redteam/test_redteam.py::test_attack_inproc_assertionerror_to_xfail[synthetic]",
+        "harness/plugin/swegym_pytest_plugin.py && harness/plugin/swegym_pytest_plugin.py",
+        'if len(frames) < 2 or not frames[-1].endswith("_pytest/outcomes.py"): '
+        '&& outside = [f for f in frames[:-1] if not f.endswith("_pytest/outcomes.py")]',
+        'if False: && outside = [f for f in frames if "_pytest/" not in f]',
+        "tests/test_inprocess_forgery.py::test_an_assertion_error_rebound_to_xfailed_is_a_failure",
     ),
     "test function origin": (
         "harness/plugin/swegym_pytest_plugin.py",

@@ -117,6 +117,51 @@ def _honest_compile(source, filename, getframe):
     return _caller_file(getframe).replace("\\", "/").endswith("_pytest/assertion/rewrite.py")
 
 
+_IMPORT_MACHINERY = ("<frozen importlib._bootstrap", "_pytest/assertion/rewrite.py")
+
+
+def _from_import_machinery(getframe):
+    caller = _caller_file(getframe).replace("\\", "/")
+    return caller.startswith(_IMPORT_MACHINERY[0]) or caller.endswith(_IMPORT_MACHINERY[1])
+
+
+def _exec_of_own_module(code, getframe):
+    """importlib (or pytest's rewriting) running a module's code: the module's ``__file__``
+    must be the file the code says it comes from (a ``.pyc`` loaded from elsewhere and named
+    after a trusted file is not)."""
+    frame = getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    if frame is None:
+        return False
+    namespace = None
+    args = frame.f_locals.get("args")
+    if isinstance(args, tuple) and len(args) > 1 and isinstance(args[1], dict):
+        namespace = args[1]  # importlib's _call_with_frames_removed(exec, code, module.__dict__)
+    elif isinstance(frame.f_locals.get("module"), type(sys)):
+        namespace = vars(frame.f_locals["module"])  # pytest's AssertionRewritingHook.exec_module
+    if namespace is None:
+        return False
+    origin = namespace.get("__file__") or ""
+    return os.path.abspath(origin) == os.path.abspath(code.co_filename)
+
+
+def _same_code(code, filename):
+    """Whether ``code`` is what compiling ``filename`` gives (for ``exec(compile(open(f)...))``)."""
+    try:
+        with open(filename, "rb") as fh:
+            real = compile(fh.read(), filename, "exec", dont_inherit=True)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return real.co_code == code.co_code and real.co_names == code.co_names
+
+
+def _honest_exec(code, getframe):
+    if _from_import_machinery(getframe):
+        return _exec_of_own_module(code, getframe)
+    return _same_code(code, code.co_filename)
+
+
 def install_audit_hook(tamper, trusted=()):
     """Refuse (and report through ``tamper``) the audited actions named in the module doc, and
     code compiled or built under the name of a trusted file (``trusted``: directory prefixes;
@@ -152,6 +197,15 @@ def install_audit_hook(tamper, trusted=()):
                 tamper("compiled code under the name of " + str(args[1]))
         elif event == "code.__new__" and len(args) > 1 and looks_trusted(args[1], False):
             tamper("built a code object under the name of " + str(args[1]))
+        elif event == "marshal.loads" and not _from_import_machinery(getframe):
+            tamper("loaded code with marshal outside the import system")
+        elif (
+            event == "exec"
+            and args
+            and looks_trusted(getattr(args[0], "co_filename", None), True)
+            and not _honest_exec(args[0], getframe)
+        ):
+            tamper("ran code named " + str(args[0].co_filename) + " that is not that file's code")
 
     add(hook)
 

@@ -52,6 +52,12 @@ def _import_builtin_plugins():
             importlib.import_module("_pytest." + name)
 
 
+def _disable_autoload(md):
+    """Turn pytest's plugin autoloading off where this launcher can name the plugins itself."""
+    if md is not None:
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+
+
 def _site_dirs():
     return [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
 
@@ -59,8 +65,7 @@ def _site_dirs():
 def main():
     _safe_path()
     md = _metadata()
-    if md is not None:
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    _disable_autoload(md)
     import pytest
 
     _import_builtin_plugins()
