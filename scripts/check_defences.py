@@ -203,8 +203,9 @@ MUTATIONS: dict[str, tuple[str, str, str, str]] = {
     ),
     "marshal and exec of trusted-named code": (
         "harness/plugin/swegym_guard.py && harness/plugin/swegym_guard.py",
-        'elif event == "marshal.loads" and not _from_import_machinery(getframe): && and not _honest_exec(args[0], getframe)',
-        "elif False: && and False",
+        'return None if caller_trusted() else "loaded code with marshal outside the import system" '
+        "&& if not looks_trusted(filename, True) or _honest_exec(args[0], getframe, caller_trusted):",
+        "return None && if True:",
         "tests/redteam/test_redteam.py::test_attack_inproc_marshal_conftest_named_hookwrapper[synthetic]",
     ),
     "git paths rejected": (

@@ -156,10 +156,12 @@ def _same_code(code, filename):
     return real.co_code == code.co_code and real.co_names == code.co_names
 
 
-def _honest_exec(code, getframe):
+def _honest_exec(code, getframe, caller_trusted):
+    """importlib running a module's own code, trusted code running code, or code that is what
+    its file compiles to."""
     if _from_import_machinery(getframe):
         return _exec_of_own_module(code, getframe)
-    return _same_code(code, code.co_filename)
+    return caller_trusted() or _same_code(code, code.co_filename)
 
 
 def install_audit_hook(tamper, trusted=()):
@@ -184,6 +186,28 @@ def install_audit_hook(tamper, trusted=()):
             return True  # a test function's body swapped (e.g. for a no-op)
         return is_guarded(obj) and not _set_while_importing_guarded(getframe)
 
+    def caller_trusted():
+        caller = _caller_file(getframe)
+        return caller.startswith("<frozen ") or caller.startswith(trusted)
+
+    def code_event(event, args):
+        """Code made, loaded or run under a trusted file's name by code that is not itself
+        trusted (the standard library, site-packages and frozen importlib are)."""
+        if event == "marshal.loads":
+            return None if caller_trusted() else "loaded code with marshal outside the import system"
+        if event == "exec":
+            filename = getattr(args[0], "co_filename", None) if args else None
+            if not looks_trusted(filename, True) or _honest_exec(args[0], getframe, caller_trusted):
+                return None
+            return "ran code named " + str(filename) + " that is not that file's code"
+        filename = args[1] if len(args) > 1 else None
+        # (code.__new__ under a test file's name is how pickled test functions come back.)
+        if not looks_trusted(filename, event == "compile") or caller_trusted():
+            return None
+        if event == "compile" and _honest_compile(args[0], filename, getframe):
+            return None
+        return event + " of code under the name of " + str(filename)
+
     def hook(event, args):
         if event == "open" and args and forbidden_path(args[0]):
             tamper("opened " + str(args[0]))
@@ -192,20 +216,10 @@ def install_audit_hook(tamper, trusted=()):
         elif event == "object.__setattr__" and len(args) > 1 and args[1] in code_attrs:
             if replaced(args[0], args[1]):
                 tamper("replaced " + str(args[1]) + " of " + repr(args[0])[:200])
-        elif event == "compile" and len(args) > 1 and looks_trusted(args[1], True):
-            if not _honest_compile(args[0], args[1], getframe):
-                tamper("compiled code under the name of " + str(args[1]))
-        elif event == "code.__new__" and len(args) > 1 and looks_trusted(args[1], False):
-            tamper("built a code object under the name of " + str(args[1]))
-        elif event == "marshal.loads" and not _from_import_machinery(getframe):
-            tamper("loaded code with marshal outside the import system")
-        elif (
-            event == "exec"
-            and args
-            and looks_trusted(getattr(args[0], "co_filename", None), True)
-            and not _honest_exec(args[0], getframe)
-        ):
-            tamper("ran code named " + str(args[0].co_filename) + " that is not that file's code")
+        elif event in ("compile", "code.__new__", "marshal.loads", "exec"):
+            why = code_event(event, args)
+            if why:
+                tamper(why)
 
     add(hook)
 

@@ -142,19 +142,25 @@ def _xfail_caller(excinfo):
 
 def _test_function_file(item, trusted=_TRUSTED):
     """Where a plain test function's code comes from, when that is neither its test file nor an
-    installed decorator (a test function swapped for a no-op from project code); else None."""
+    installed decorator, and no function it wraps (``__wrapped__``, as ``functools.wraps`` and
+    the project's own decorators set it) comes from the test file either: a test function
+    swapped for a no-op from project code. None when it is in order."""
     if type(item).__name__ != "Function" or "_obj" not in vars(item):
         return None
-    fn = getattr(item.obj, "__func__", item.obj)
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None if isinstance(fn, type) else "an object without code"
-    filename = os.path.abspath(code.co_filename)
-    if filename == os.path.abspath(str(getattr(item, "path", getattr(item, "fspath", "")))):
-        return None
-    if filename.startswith(trusted) or swegym_guard.is_test_file(filename):
-        return None
-    return filename
+    test_file = os.path.abspath(str(getattr(item, "path", getattr(item, "fspath", ""))))
+    fn, seen, outer = getattr(item.obj, "__func__", item.obj), 0, None
+    while fn is not None and seen < 20:
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            if isinstance(fn, type):
+                return None
+        else:
+            filename = os.path.abspath(code.co_filename)
+            if filename == test_file or filename.startswith(trusted) or swegym_guard.is_test_file(filename):
+                return None
+            outer = outer or filename
+        fn, seen = getattr(fn, "__wrapped__", None), seen + 1
+    return outer or "an object without code"
 
 
 trusted_entry_points = []
