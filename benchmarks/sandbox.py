@@ -1,6 +1,8 @@
 """Sandbox benchmark: command latency, episode reset, disk per task and validation throughput.
 
-Compares swegym's persistent bubblewrap shell with a plain host ``subprocess.run`` and with
+Also grades bundled:lite gold patches with the grading defences and without them (the revision
+before them), ``grade_overhead_pct``. Compares swegym's persistent bubblewrap shell with a plain
+host ``subprocess.run`` and with
 SWE-ReX's local runtime (installed in its own venv, ``benchmarks/.venv-swerex``), and puts the
 disk figures next to SWE-Gym's published per-task Docker image size.
 
@@ -328,6 +330,18 @@ def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             )
         ),
         ("tasks_per_core_hour", f(m["tasks_per_core_hour"]), "-", "-"),
+        *(
+            [
+                (
+                    "grade_overhead_pct (defences on vs off)",
+                    f(m["grade_overhead_pct"]),
+                    f"off {f(m['grade_off_s_per_task'], ' s')}/task",
+                    ratio(m["grade_off_s_per_task"], m["grade_on_s_per_task"]),
+                )
+            ]
+            if "grade_overhead_pct" in m
+            else []
+        ),
     ]
 
 
@@ -362,6 +376,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="validate bundled:lite only")
     ap.add_argument("--no-swerex", action="store_true", help="skip the SWE-ReX baseline")
     ap.add_argument("--cores", type=int, default=2, help="validation workers (default 2)")
+    ap.add_argument(
+        "--grade-overhead",
+        type=int,
+        default=6,
+        metavar="N",
+        help="grade N bundled:lite gold patches with the grading defences and without them "
+        "(benchmarks/grade_overhead.py, baseline a995ecd); 0 skips it",
+    )
     args = ap.parse_args(argv)
 
     cores = args.cores
@@ -385,6 +407,13 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"validation throughput over {split} on {cores} workers")
     m.update(bench_validate(split, cores))
+
+    if args.grade_overhead:
+        log(f"grading defences on vs off over {args.grade_overhead} tasks")
+        sys.path.insert(0, str(HERE))
+        import grade_overhead
+
+        m.update(grade_overhead.measure(args.grade_overhead))
 
     m["n"] = {
         "cmd": CMD_N,
