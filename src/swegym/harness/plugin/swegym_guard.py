@@ -1,21 +1,13 @@
 # mypy: ignore-errors
 """Tamper checks for the results plugin, set up while the process is still clean.
 
-Imported by ``swegym_pytest_plugin`` (itself imported by the ``swegym_pytest_main`` launcher
-after pytest and its built-in plugins, before any project code). Three checks, each aimed at a
-way code under test could change what pytest reports:
-
-- :func:`install_audit_hook` (Python 3.8+): refuses, and reports, opening or listing
-  ``/proc/*/fd``, ``/dev/fd``, ``/proc/*/mem`` or ``/proc/*/environ`` (where the results
-  descriptor and the secrets of the run could be found), and swapping the ``__code__`` or
-  defaults of a function of pytest, pluggy or this harness.
-- :class:`Snapshot`: the namespaces of the modules and classes that make and carry reports
-  (``TestReport``, ``CallInfo``, ``_pytest.runner``, pluggy's hook calling...), remembered by
-  identity; a later difference means something monkeypatched them.
-- :func:`check_hooks`: every implementation of the hooks that shape reports must come from a
-  trusted file (pytest, an installed plugin, this directory, a ``conftest.py``).
-
-Kept compatible with Python 3.6.
+Imported by ``swegym_pytest_plugin`` (after pytest and its built-in plugins, before any project
+code). :func:`install_audit_hook` (Python 3.8+) refuses, and reports, reaching the results
+descriptor or the run's secrets through ``/proc`` or ``/dev/fd``, swapping the code of pytest's,
+pluggy's, the harness's or a test's functions, and code made, loaded or run under a trusted
+file's name by untrusted code; :class:`Snapshot` remembers, by identity, the namespaces that make
+and carry reports; :func:`untrusted_hook` finds a report-shaping hook implemented outside pytest,
+the installed plugins, this directory and the conftest files. Kept compatible with Python 3.6.
 """
 
 import os
