@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
@@ -133,6 +134,8 @@ def run_tests(
     restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
     use_plugin = spec.log_parser == "pytest"
     canary = _canary(prep, targets) if use_plugin and targets else None
+    if canary is not None and canary.path not in targets:
+        targets = [*targets, canary.path]  # a directory target: the canary is a file of its own
     script = grading_script(restore, targets, spec, use_plugin, plugins, canary)
     request = ExecRequest(
         script=script,
@@ -148,11 +151,16 @@ def run_tests(
 
 
 def _canary(prep: Prepared, targets: list[str]) -> Canary:
+    """Canaries appended to the first target file; when the first target is a directory (bug
+    synthesis runs whole test directories), in a file of their own inside it."""
     first = prep.repo_dir / targets[0]
+    if first.is_dir():
+        drawn = new_canary(targets[0] + "/_")
+        return dataclasses.replace(drawn, path=f"{targets[0].rstrip('/')}/{drawn.passing}.py")
     try:
         text = first.read_text(errors="replace")
     except OSError:
-        text = ""
+        text = ""  # a file the test patch adds
     return new_canary(targets[0], text)
 
 

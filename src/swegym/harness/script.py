@@ -94,10 +94,9 @@ def grading_script(
     tests' exit status."""
     restore_q = " ".join(shlex.quote(f) for f in restore)
     if canary is not None and targets:
-        place = (
-            f"[ -f {shlex.quote(canary.path)} ] && cat {INPUT_MOUNT}/canary.py >> {shlex.quote(canary.path)} "
-            f"|| {{ stage {RESTORE_FAILED}; exit 0; }}"
-        )
+        where = shlex.quote(canary.path)
+        failed = f"{{ stage {RESTORE_FAILED}; exit 0; }}"
+        place = f"[ ! -d {where} ] && cat {INPUT_MOUNT}/canary.py >> {where} || {failed}"
     else:
         place = ":"
     cmd = pytest_command(spec, use_plugin, plugins) + " " + " ".join(shlex.quote(t) for t in targets)
