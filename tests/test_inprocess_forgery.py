@@ -137,29 +137,6 @@ for _rt_fd in range(3, 64):
 """Swaps every pipe descriptor for a proxy that rewrites test_calc.py's failures in flight (the
 records keep their nonce)."""
 
-RAW_RECORDS = """
-import json as _rt_json, os as _rt_os, stat as _rt_stat, sys as _rt_sys
-_RT_F2P = "tests/test_calc.py::test_clamp_upper"
-def _rt_prof(frame, event, arg):
-    if event == "return" and frame.f_code.co_name == "<module>":
-        if frame.f_code.co_filename.endswith("test_calc.py"):
-            frame.f_globals.pop("test_clamp_upper", None)
-            _rt_sys.setprofile(None)
-_rt_sys.setprofile(_rt_prof)
-for _rt_fd in range(3, 64):
-    try:
-        if not _rt_stat.S_ISFIFO(_rt_os.fstat(_rt_fd).st_mode):
-            continue
-    except OSError:
-        continue
-    for _rt_when in ("setup", "call", "teardown"):
-        rec = {"nodeid": _RT_F2P, "when": _rt_when, "outcome": "passed", "wasxfail": False}
-        _rt_os.write(_rt_fd, (_rt_json.dumps(rec) + "\\n").encode())
-"""
-"""Drops the failing test from collection and writes its "passed" records straight onto every
-pipe descriptor (found by fstat, no /proc): no duplicate, no monkeypatch, no hook."""
-
-
 # Drops the failing test from collection (so no real report of it exists).
 _DROP_F2P = """
 import sys as _rt_sys
@@ -170,6 +147,26 @@ def _rt_drop(frame, event, arg):
             _rt_sys.setprofile(None)
 _rt_sys.setprofile(_rt_drop)
 """
+
+RAW_RECORDS = (
+    _DROP_F2P
+    + """
+import json as _rt_json, os as _rt_os, stat as _rt_stat
+_RT_F2P = "tests/test_calc.py::test_clamp_upper"
+for _rt_fd in range(3, 64):
+    try:
+        if not _rt_stat.S_ISFIFO(_rt_os.fstat(_rt_fd).st_mode):
+            continue
+    except OSError:
+        continue
+    for _rt_when in ("setup", "call", "teardown"):
+        rec = {"nodeid": _RT_F2P, "when": _rt_when, "outcome": "passed", "wasxfail": False}
+        _rt_os.write(_rt_fd, (_rt_json.dumps(rec) + "\\n").encode())
+"""
+)
+"""Drops the failing test from collection and writes its "passed" records straight onto every
+pipe descriptor (found by fstat, no /proc): no duplicate, no monkeypatch, no hook."""
+
 
 FORGE_VIA_PLUGIN_HOOK = (
     _DROP_F2P
