@@ -12,17 +12,20 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shlex
 import shutil
 import stat
+import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from swegym.config import sub_cache
+from swegym.envs.buildscript import build_script
+from swegym.envs.prebuild import apply_edits, check_tools, fill_submodules, restore_edits
 from swegym.envs.python import Interpreter, find_interpreter
+from swegym.envs.recipe import utc_timestamp
 from swegym.envs.spec import EnvSpec
 from swegym.envs.uvtool import uv_bin, uv_cache_dir
 from swegym.errors import EnvBuildError
@@ -123,25 +126,6 @@ def load_built(spec: EnvSpec) -> BuiltEnv | None:
     return BuiltEnv(path, spec, python, info) if info.get("ok") else None
 
 
-def _build_script(spec: EnvSpec, python: Interpreter) -> str:
-    date = ["--exclude-newer", spec.exclude_newer] if spec.exclude_newer else []
-    q = shlex.join
-    lines = [
-        "set -euo pipefail",
-        f"uv venv -q --python {shlex.quote(str(python.executable))} {ENV_MOUNT}",
-        f"export VIRTUAL_ENV={ENV_MOUNT}",
-    ]
-    if spec.pre_install:
-        lines.append(f"uv pip install {q(date)} {q(spec.pre_install)}")
-    install = [*spec.uv_args, *spec.install, *spec.packages]
-    lines.append(f"uv pip install --compile-bytecode {q(date)} {q(install)}")
-    lines.append("uv pip freeze > /tmp/freeze.txt && cp /tmp/freeze.txt " + f"{ENV_MOUNT}/swegym-freeze.txt")
-    # Bytecode for the repo itself lands in the overlay's upper layer, hence in repo-extra: every
-    # episode and test run then starts from compiled modules instead of compiling them again.
-    lines.append(f"{ENV_MOUNT}/bin/python -m compileall -q -j 0 /testbed > /dev/null 2>&1 || true")
-    return "\n".join(lines)
-
-
 def _passthrough_env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if k.startswith(_PASSTHROUGH_PREFIXES) or k in _PASSTHROUGH}
     out.update(
@@ -169,29 +153,78 @@ def _keep_repo_changes(upper: Path, dest: Path) -> None:
     upper.rename(dest)
 
 
-def build_env(spec: EnvSpec, repo_dir: Path, *, force: bool = False, timeout: float = 1800) -> BuiltEnv:
-    """Build (or reuse) the environment for ``spec`` using ``repo_dir`` as /testbed."""
+def _git(repo_dir: Path, *args: str) -> str:
+    out = subprocess.run(["git", "-C", str(repo_dir), *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise EnvBuildError(f"{repo_dir} is not a git checkout (git {' '.join(args)} failed)")
+    return out.stdout.strip()
+
+
+def resolve_for_repo(spec: EnvSpec, repo_dir: Path) -> EnvSpec:
+    """``spec`` with what it takes from the repo at its base commit: the commit (``per_commit``)
+    and the committer date (``date_from='commit'``, or ``'task'`` not resolved by a task)."""
+    update: dict[str, object] = {}
+    if spec.per_commit and not spec.commit:
+        update["commit"] = _git(repo_dir, "rev-parse", "HEAD")
+    if spec.date_from == "commit" or (spec.date_from == "task" and not spec.exclude_newer):
+        update["exclude_newer"] = utc_timestamp(_git(repo_dir, "log", "-1", "--format=%cI", "HEAD"))
+    return spec.model_copy(update=update) if update else spec
+
+
+def build_env(
+    spec: EnvSpec,
+    repo_dir: Path,
+    *,
+    force: bool = False,
+    timeout: float = 1800,
+    mirrors: Mapping[str, str] | None = None,
+) -> BuiltEnv:
+    """Build (or reuse) the environment for ``spec`` using ``repo_dir`` as /testbed.
+
+    ``mirrors`` (``owner/name`` -> local clone) is where empty submodules are filled from. The
+    build log stays in the env directory (``build.log``), its seconds in ``env.json``."""
+    spec = resolve_for_repo(spec, repo_dir)
     python = find_interpreter(spec.python)
     path = env_path(spec, python)
     with file_lock(path.with_name(path.name + ".lock")):
         existing = load_built(spec)
         if existing and not force:
             return existing
+        check_tools(spec)
         if path.exists():
             shutil.rmtree(path)
         staging = Path(tempfile.mkdtemp(prefix=path.name + ".build-", dir=path.parent))
         try:
-            return _build_into(spec, python, repo_dir, staging, path, timeout)
+            return _build_into(spec, python, repo_dir, staging, path, timeout, mirrors or {})
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _prepare_upper(spec: EnvSpec, repo_dir: Path, staging: Path, mirrors: Mapping[str, str]) -> list[str]:
+    """Edits and submodules into the upper layer before the install; notes go to build.log.
+    Returns the build-only edited files, taken out again after the install."""
+    notes: list[str] = []
+    try:
+        fill_submodules(spec, repo_dir, staging / "upper", mirrors, notes)
+        restore = apply_edits(spec, repo_dir, staging / "upper", notes)
+    finally:
+        (staging / "build.log").write_text("".join(n + "\n" for n in notes))
+    return restore
+
+
 def _build_into(
-    spec: EnvSpec, python: Interpreter, repo_dir: Path, staging: Path, path: Path, timeout: float
+    spec: EnvSpec,
+    python: Interpreter,
+    repo_dir: Path,
+    staging: Path,
+    path: Path,
+    timeout: float,
+    mirrors: Mapping[str, str],
 ) -> BuiltEnv:
     for sub in ("env", "upper", "upper.work"):
         (staging / sub).mkdir()
     start = time.perf_counter()
+    restore = _prepare_upper(spec, repo_dir, staging, mirrors)
     code = _run_build(spec, python, repo_dir, staging, timeout)
     seconds = time.perf_counter() - start
     log_path = staging / "build.log"
@@ -205,16 +238,19 @@ def _build_into(
             f"last lines: {' | '.join(tail)}"
         )
     failed_log.unlink(missing_ok=True)
+    restore_edits(restore, staging / "upper")
     _keep_repo_changes(staging / "upper", staging / "repo-extra")
     shutil.rmtree(staging / "upper.work", ignore_errors=True)
     info: dict[str, object] = {
         "ok": True,
-        "spec": spec.model_dump(),
+        "spec": spec.model_dump(mode="json"),
+        "build_key": spec.build_key(python.version),
         "python": python.version,
         "python_executable": str(python.executable),
         "build_seconds": round(seconds, 2),
         "size_mb": round(dir_size(staging / "env") / 2**20, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_log": "build.log",
     }
     (staging / "env.json").write_text(json.dumps(info, indent=2))
     staging.rename(path)
@@ -239,9 +275,10 @@ def _run_build(
     argv = build_argv(find_bwrap(), layout, network=True, tmp_size_mb=4096, repo_mode="overlay")
     limits = Limits(memory_mb=8192, pids=2048)
     limits.setup()
-    script = _build_script(spec, python)
+    script = build_script(spec, str(python.executable))
     log = staging / "build.log"
-    log.write_bytes(f"$ {script}\n".encode())
+    with log.open("ab") as f:
+        f.write(f"$ {script}\n".encode())
     try:
         # bwrap gets a minimal host environment and the seccomp filter; the build's output
         # reaches build.log through a pipe, capped (the build never holds the log's descriptor).

@@ -14,49 +14,148 @@ import os
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from swegym.envs.recipe import InstallStep, RepoEdit, Submodule, SystemTool, check_env_names, utc_timestamp
 from swegym.errors import UnknownSpecError
+from swegym.tasks.model import Task
 
 ENV_FORMAT = 2
 """Bumped when the layout of built environments changes, so old builds are not reused."""
 
+TEST_ONLY_FIELDS = frozenset(
+    {"test_cmd", "test_select", "env", "log_parser", "test_timeout", "license", "homepage"}
+)
+"""Fields that shape only the test run, not the built environment: outside the build key."""
+
 
 class EnvSpec(BaseModel):
-    """How to build and test one (repo, version)."""
+    """How to build and test one (repo, version).
+
+    The install is ``steps`` (ordered, each with its own flags) or, in the older form,
+    ``pre_install`` then one ``uv pip install`` of ``uv_args + install + packages``; see
+    :meth:`install_steps`. Semantics of every field: ``docs/tasks-and-specs.md``.
+    """
 
     repo: str = ""
     version: str = ""
     python: str = Field(description="Python version, e.g. '3.11'.")
-    install: list[str] = Field(
-        default_factory=lambda: ["-e", "."],
-        description="`uv pip install` arguments run in /testbed (the project itself).",
+    steps: list[InstallStep] = Field(default_factory=list, description="Ordered install steps.")
+    install: list[str] | None = Field(
+        default=None, description="Legacy: `uv pip install` arguments run in /testbed (default `-e .`)."
     )
-    packages: list[str] = Field(default_factory=list, description="Extra packages (test deps).")
+    packages: list[str] = Field(default_factory=list, description="Legacy: extra packages (test deps).")
     pre_install: list[str] = Field(
-        default_factory=list, description="Packages installed first, e.g. a setuptools pin."
+        default_factory=list, description="Legacy: packages installed first, e.g. a setuptools pin."
+    )
+    uv_args: list[str] = Field(default_factory=list, description="Legacy: flags of the main install.")
+    pins: list[str] = Field(
+        default_factory=list, description="Constraints (e.g. 'numpy<2') given to every pip step."
     )
     exclude_newer: str | None = Field(
-        default=None, description="Resolve dependencies as of this date (YYYY-MM-DD)."
+        default=None, description="Resolve as of this date (YYYY-MM-DD = 00:00 UTC) or UTC timestamp."
     )
-    uv_args: list[str] = Field(default_factory=list, description="Extra `uv pip install` flags.")
+    exclude_newer_packages: dict[str, str] = Field(
+        default_factory=dict, description="Per-package dates overriding exclude_newer (e.g. setuptools)."
+    )
+    date_from: Literal["spec", "task", "commit"] = Field(
+        default="spec",
+        description="Where exclude_newer comes from: the spec, each task's created_at, or the "
+        "base commit's committer date (the last two: one env per task).",
+    )
+    per_commit: bool = Field(default=False, description="One env per base commit (compiled trees).")
+    commit: str | None = Field(default=None, description="Set by for_task when per_commit.")
+    build_env: dict[str, str] = Field(default_factory=dict, description="Variables for every build step.")
+    edits: list[RepoEdit] = Field(default_factory=list, description="Repo edits before the install.")
+    submodules: list[Submodule] = Field(default_factory=list, description="Submodules the build needs.")
+    requires: list[SystemTool] = Field(default_factory=list, description="Host programs needed.")
+    compile_bytecode: bool = Field(default=True, description="Compile the venv and /testbed at build time.")
     test_cmd: str = "python -m pytest -rA -p no:cacheprovider"
+    test_select: Literal["files", "mypy_cases"] = Field(
+        default="files",
+        description="How tests are chosen: the test patch's files, or (mypy) -k over its [case] names.",
+    )
     env: dict[str, str] = Field(default_factory=dict, description="Variables for the tests.")
     log_parser: str = Field(default="pytest", description="Key into the log parser table.")
     test_timeout: int = Field(default=1800, description="Seconds for one test run.")
     license: str | None = None
     homepage: str | None = None
 
+    @field_validator("exclude_newer")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        if value is not None:
+            utc_timestamp(value)
+        return value
+
+    @field_validator("exclude_newer_packages")
+    @classmethod
+    def _package_dates(cls, value: dict[str, str]) -> dict[str, str]:
+        for date in value.values():
+            utc_timestamp(date)
+        return value
+
+    @field_validator("build_env", "env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_env_names(value)
+
+    def install_steps(self) -> list[InstallStep]:
+        """The install as ordered steps: ``steps``, or the legacy fields translated (pre_install,
+        then one install of ``uv_args + install + packages``)."""
+        if self.steps:
+            return list(self.steps)
+        out = [InstallStep(packages=self.pre_install)] if self.pre_install else []
+        args = [*self.uv_args, *(["-e", "."] if self.install is None else self.install), *self.packages]
+        if args:
+            out.append(InstallStep(args=args))
+        return out
+
+    def exclude_newer_utc(self) -> str | None:
+        """``exclude_newer`` as a UTC timestamp (the form the builder gives uv)."""
+        return utc_timestamp(self.exclude_newer) if self.exclude_newer else None
+
+    def for_task(self, task: Task) -> EnvSpec:
+        """This spec resolved for one task: its date (``date_from='task'``) and commit
+        (``per_commit``); unchanged otherwise, so tasks of a version share one env."""
+        update: dict[str, Any] = {}
+        if self.date_from == "task":
+            if not task.created_at:
+                raise UnknownSpecError(
+                    f"{self.repo} {self.version}: the spec takes its date from the task, and "
+                    f"task {task.instance_id} has no created_at"
+                )
+            update["exclude_newer"] = utc_timestamp(task.created_at)
+        if self.per_commit:
+            update["commit"] = task.base_commit
+        return self.model_copy(update=update) if update else self
+
     def build_key(self, python_version: str) -> str:
-        """Content hash of everything that shapes the built environment."""
-        fields = self.model_dump(
-            include={"repo", "version", "install", "packages", "pre_install", "exclude_newer", "uv_args"}
-        )
+        """Content hash of everything that shapes the built environment (every field but the
+        test-time ones), plus the resolved Python and the env layout's format.
+
+        The legacy fields are always hashed, the newer ones only when set: a spec written in the
+        legacy form keeps the key (and the built env) it had before the newer fields existed."""
+        fields: dict[str, Any] = self.model_dump(mode="json", include=set(_LEGACY_KEYED))
+        if fields["install"] is None:
+            fields["install"] = ["-e", "."]
+        for name, info in type(self).model_fields.items():
+            if name in _LEGACY_KEYED or name in TEST_ONLY_FIELDS or name == "python":
+                continue
+            value = getattr(self, name)
+            if value != info.get_default(call_default_factory=True):
+                fields[name] = self.model_dump(mode="json", include={name})[name]
         fields["python"] = python_version
         fields["format"] = ENV_FORMAT
         blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+_LEGACY_KEYED = frozenset(
+    {"repo", "version", "install", "packages", "pre_install", "exclude_newer", "uv_args"}
+)
 
 
 def _spec_files(dirs: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -72,26 +171,62 @@ def _spec_files(dirs: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
+_FILE_KEYS = frozenset({"repo", "license", "homepage", "notes", "defaults", "groups", "versions"})
+
+
+def _merged(origin: str, data: dict[str, Any], version: str, raw: object) -> dict[str, Any]:
+    """One version's fields: the file's ``defaults``, then its ``group``, then its own."""
+    if not isinstance(raw, dict):
+        raise UnknownSpecError(f"{origin}: version {version}: must be an object of spec fields")
+    own = dict(raw)
+    group = own.pop("group", None)
+    groups = data.get("groups") or {}
+    if group is not None and (not isinstance(group, str) or group not in groups):
+        known = ", ".join(sorted(groups)) or "none"
+        raise UnknownSpecError(
+            f"{origin}: version {version}: field 'group': no group {group!r} (known: {known})"
+        )
+    shared = {k: data[k] for k in ("license", "homepage") if k in data}
+    return {**shared, **(data.get("defaults") or {}), **(groups.get(group) or {}), **own}
+
+
+def _parse_file(origin: str, text: str) -> tuple[str, dict[str, EnvSpec]]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnknownSpecError(f"{origin}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise UnknownSpecError(f"{origin}: needs 'repo' and a 'versions' object")
+    repo = data.get("repo")
+    if not isinstance(repo, str) or not isinstance(data.get("versions"), dict):
+        raise UnknownSpecError(f"{origin}: needs 'repo' and a 'versions' object")
+    unknown = sorted(set(data) - _FILE_KEYS)
+    if unknown:
+        raise UnknownSpecError(
+            f"{origin}: unknown top-level key '{unknown[0]}' (known: {', '.join(sorted(_FILE_KEYS))})"
+        )
+    for key in ("defaults", "groups"):
+        if not isinstance(data.get(key) or {}, dict):
+            raise UnknownSpecError(f"{origin}: '{key}' must be an object")
+    out: dict[str, EnvSpec] = {}
+    for version, raw in data["versions"].items():
+        fields = {**_merged(origin, data, version, raw), "repo": repo, "version": version}
+        try:
+            out[version] = EnvSpec.model_validate(fields)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            raise UnknownSpecError(f"{origin}: version {version}: field '{loc}': {msg}") from None
+    return repo, out
+
+
 @functools.lru_cache(maxsize=8)
 def _table(dirs: tuple[str, ...]) -> dict[str, dict[str, EnvSpec]]:
     table: dict[str, dict[str, EnvSpec]] = {}
     for origin, text in _spec_files(dirs):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UnknownSpecError(f"{origin}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        repo = data.get("repo")
-        if not isinstance(repo, str) or not isinstance(data.get("versions"), dict):
-            raise UnknownSpecError(f"{origin}: needs 'repo' and a 'versions' object")
-        shared = {k: data[k] for k in ("license", "homepage") if k in data}
-        for version, raw in data["versions"].items():
-            try:
-                spec = EnvSpec.model_validate({**shared, **raw, "repo": repo, "version": version})
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"])
-                raise UnknownSpecError(f"{origin}: version {version}: field '{loc}': {err['msg']}") from None
-            table.setdefault(repo, {})[version] = spec
+        repo, versions = _parse_file(origin, text)
+        table.setdefault(repo, {}).update(versions)
     return table
 
 
@@ -118,3 +253,8 @@ def get_spec(repo: str, version: str, spec_dirs: SpecDirs = ()) -> EnvSpec:
         known = ", ".join(sorted(versions)) or "none"
         raise UnknownSpecError(f"no environment spec for {repo} version '{version}' (known: {known})")
     return versions[version]
+
+
+def spec_for_task(task: Task, spec_dirs: SpecDirs = ()) -> EnvSpec:
+    """The spec of ``task``'s (repo, version), resolved for the task (see :meth:`EnvSpec.for_task`)."""
+    return get_spec(task.repo, task.version, spec_dirs).for_task(task)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pydantic import BaseModel
 
 from swegym.envs.builder import build_env
-from swegym.envs.spec import SpecDirs, get_spec
+from swegym.envs.spec import EnvSpec, SpecDirs, spec_for_task
 from swegym.sources.materialize import Mirrors, materialize
 from swegym.tasks.model import Task
 
@@ -32,14 +32,17 @@ def build_task_envs(
     workers: int = 1,
     spec_dirs: SpecDirs = (),
 ) -> Iterator[EnvBuildReport]:
-    """Build (or reuse) the environment of every (repo, version) among ``tasks``, in task order."""
-    firsts: dict[tuple[str, str], Task] = {}
+    """Build (or reuse) the environment of every (repo, version) among ``tasks``, in task order;
+    one per task where the spec takes its date or commit from the task."""
+    firsts: dict[tuple[str, str, str | None, str | None], tuple[Task, EnvSpec]] = {}
     for t in tasks:
-        firsts.setdefault((t.repo, t.version), t)
+        spec = spec_for_task(t, spec_dirs)
+        firsts.setdefault((t.repo, t.version, spec.exclude_newer, spec.commit), (t, spec))
 
-    def one(task: Task) -> EnvBuildReport:
+    def one(item: tuple[Task, EnvSpec]) -> EnvBuildReport:
+        task, spec = item
         start = time.perf_counter()
-        env = build_env(get_spec(task.repo, task.version, spec_dirs), materialize(task, mirrors), force=force)
+        env = build_env(spec, materialize(task, mirrors), force=force, mirrors=mirrors)
         size = env.info.get("size_mb")
         return EnvBuildReport(
             repo=task.repo,

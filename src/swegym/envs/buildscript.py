@@ -1,0 +1,116 @@
+"""The build script of an environment, from its spec: pure functions, no I/O.
+
+Each install step becomes one :class:`StepCommand` (argv, its variables, where it runs, whether
+it may fail), rendered into a bash script that runs inside the build sandbox. Unit tests read the
+commands; the builder runs the script.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from swegym.envs.recipe import InstallStep, utc_timestamp
+from swegym.envs.spec import EnvSpec
+from swegym.sandbox.layout import ENV_MOUNT, REPO_MOUNT
+
+PINS_FILE = "/tmp/swegym-pins.txt"
+"""The spec's pins, written as a constraints file that every pip step with ``pins`` reads."""
+
+
+@dataclass(frozen=True)
+class StepCommand:
+    """One install step as a command: what the build script runs for it."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str = REPO_MOUNT
+    if_exists: str | None = None
+    optional: bool = False
+    label: str = ""
+
+
+def date_flags(spec: EnvSpec) -> list[str]:
+    """``--exclude-newer`` (as a UTC timestamp) and the per-package exemptions of ``spec``."""
+    out: list[str] = []
+    when = spec.exclude_newer_utc()
+    if when:
+        out += ["--exclude-newer", when]
+    for name, date in sorted(spec.exclude_newer_packages.items()):
+        out += ["--exclude-newer-package", f"{name}={utc_timestamp(date)}"]
+    return out
+
+
+def pip_argv(spec: EnvSpec, step: InstallStep) -> list[str]:
+    """The ``uv pip install`` argv of a pip step: date, pins, flags, then what it installs."""
+    argv = ["uv", "pip", "install"]
+    if step.date:
+        argv += date_flags(spec)
+    if step.pins and spec.pins:
+        argv += ["--constraint", PINS_FILE]
+    if step.no_build_isolation:
+        argv.append("--no-build-isolation")
+    if step.no_deps:
+        argv.append("--no-deps")
+    for key, value in step.config_settings.items():
+        argv += ["--config-settings", f"{key}={value}"]
+    argv += step.flags
+    for req in step.requirements:
+        argv += ["-r", req]
+    if step.editable is not None:
+        argv += ["-e", step.editable]
+    return argv + step.packages + step.args
+
+
+def step_commands(spec: EnvSpec) -> list[StepCommand]:
+    """Every install step of ``spec`` as a command, in order."""
+    steps = spec.install_steps()
+    out = []
+    for i, step in enumerate(steps):
+        if step.kind == "pip":
+            argv = pip_argv(spec, step)
+        elif step.kind == "uninstall":
+            argv = ["uv", "pip", "uninstall", *step.flags, *step.packages]
+        else:
+            argv = list(step.argv)
+        cwd = REPO_MOUNT if step.cwd in (".", "") else f"{REPO_MOUNT}/{step.cwd}"
+        if_exists = f"{REPO_MOUNT}/{step.if_exists}" if step.if_exists else None
+        label = f"step {i + 1}/{len(steps)} ({step.kind})"
+        out.append(StepCommand(argv, dict(step.env), cwd, if_exists, step.optional, label))
+    return out
+
+
+def _render(cmd: StepCommand) -> str:
+    env = "".join(f"export {k}={shlex.quote(v)}; " for k, v in cmd.env.items())
+    run = f"( cd {shlex.quote(cmd.cwd)} && {env}{shlex.join(cmd.argv)} )"
+    echo = f"echo {shlex.quote('+ ' + cmd.label + ': ' + shlex.join(cmd.argv))}"
+    if cmd.optional:
+        run = (
+            f'{run} || echo {shlex.quote("swegym: optional " + cmd.label + " failed, going on")} "(exit $?)"'
+        )
+    body = f"{echo}\n{run}"
+    if cmd.if_exists:
+        skip = shlex.quote(f"swegym: {cmd.label} skipped: {cmd.if_exists} does not exist")
+        body = f"if [ -e {shlex.quote(cmd.if_exists)} ]; then\n{body}\nelse echo {skip}; fi"
+    return body
+
+
+def build_script(spec: EnvSpec, python_executable: str) -> str:
+    """The bash script that builds ``spec``'s venv at the mount point, inside the sandbox."""
+    lines = [
+        "set -euo pipefail",
+        f"uv venv -q --python {shlex.quote(python_executable)} {ENV_MOUNT}",
+        f"export VIRTUAL_ENV={ENV_MOUNT}",
+    ]
+    lines += [f"export {k}={shlex.quote(v)}" for k, v in spec.build_env.items()]
+    if spec.pins:
+        lines.append(f"printf '%s\\n' {shlex.join(spec.pins)} > {PINS_FILE}")
+    lines += [_render(cmd) for cmd in step_commands(spec)]
+    lines.append(f"uv pip freeze > /tmp/freeze.txt && cp /tmp/freeze.txt {ENV_MOUNT}/swegym-freeze.txt")
+    if spec.compile_bytecode:
+        # Once, after every step (not per install): the venv's bytecode, and the repo's, which
+        # lands in the overlay's upper layer, hence in repo-extra, so every episode and test run
+        # starts from compiled modules instead of compiling them again.
+        compile_all = f"{ENV_MOUNT}/bin/python -m compileall -q -j 0 {ENV_MOUNT}/lib {REPO_MOUNT}"
+        lines.append(f"{compile_all} > /dev/null 2>&1 || true")
+    return "\n".join(lines)
