@@ -16,6 +16,7 @@ from swegym.cli import (
     tasks_cmd,
     train_cmd,
     validate_cmd,
+    view_cmd,
 )
 from swegym.errors import SwegymError
 
@@ -37,6 +38,7 @@ app.command("export")(rollout_cmd.export)
 app.add_typer(train_cmd.app, name="train")
 app.command("rerank")(rerank_cmd.rerank)
 app.add_typer(experiment_cmd.app, name="experiment")
+app.command("view")(view_cmd.view)
 
 
 def main() -> None:
