@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from swegym.envs.buildscript import PINS_FILE, build_script, step_commands
+from swegym.envs.buildscript import BUILD_PINS_FILE, PINS_FILE, build_script, step_commands
 from swegym.envs.prebuild import apply_edits, edit_text, fill_submodules, restore_edits
 from swegym.envs.recipe import InstallStep, RepoEdit, Submodule
 from swegym.envs.spec import EnvSpec, get_spec, load_spec_table
@@ -65,6 +65,7 @@ def test_legacy_specs_keep_their_build_key() -> None:
         {"per_commit": True},
         {"exclude_newer_packages": {"setuptools": "2024-01-01"}},
         {"compile_bytecode": False},
+        {"build_pins": ["cython<3"]},
     ],
 )
 def test_every_build_field_changes_the_key(change: dict[str, object]) -> None:
@@ -134,12 +135,16 @@ def test_dates_reach_uv_as_utc_timestamps() -> None:
     assert first.argv[first.argv.index("--exclude-newer") + 1] == "2021-03-04T00:00:00Z"
     assert "setuptools=2023-06-01T10:00:00Z" in first.argv
     assert "--exclude-newer" not in second.argv and "--exclude-newer-package" not in second.argv
+    # A per-package date is an exemption: it never makes the package older than the spec's date.
+    later = spec.model_copy(update={"exclude_newer": "2024-01-01"})
+    assert "setuptools=2024-01-01T00:00:00Z" in step_commands(later)[0].argv
 
 
 def test_each_step_field_reaches_its_command() -> None:
     spec = EnvSpec(
         python="3.8",
         pins=["cython<3"],
+        build_pins=["cython<3.1"],
         build_env={"SETUPTOOLS_SCM_PRETEND_VERSION": "1.2.3"},
         steps=[
             InstallStep(packages=["setuptools<66"], pins=False),
@@ -160,6 +165,7 @@ def test_each_step_field_reaches_its_command() -> None:
     pin, main, opt, uninstall, npm = step_commands(spec)
     assert "--constraint" not in pin.argv and pin.argv[-1] == "setuptools<66"
     assert main.argv[main.argv.index("--constraint") + 1] == PINS_FILE
+    assert main.argv[main.argv.index("--build-constraint") + 1] == BUILD_PINS_FILE
     assert "--no-build-isolation" in main.argv and main.argv[-2:] == ["-e", "."]
     assert "editable_mode=compat" in main.argv and main.argv[-4:-2] == ["-r", "requirements/dev.txt"]
     assert main.env == {"FOO": "bar"}
@@ -167,7 +173,7 @@ def test_each_step_field_reaches_its_command() -> None:
     assert uninstall.argv == ["uv", "pip", "uninstall", "pytest-qt"]
     assert npm.argv == ["npm", "ci"] and npm.cwd == "/testbed/bokehjs"
     script = build_script(spec, "/usr/bin/python3.8")
-    assert "export SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3" in script and "cython<3" in script
+    assert "export SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3" in script and "cython<3.1" in script
     assert script.index("setuptools<66") < script.index("editable_mode=compat") < script.index("npm ci")
     assert "if [ -e /testbed/tests/requirements.txt ]" in script and "|| echo" in script
 

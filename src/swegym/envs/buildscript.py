@@ -16,6 +16,8 @@ from swegym.sandbox.layout import ENV_MOUNT, REPO_MOUNT
 
 PINS_FILE = "/tmp/swegym-pins.txt"
 """The spec's pins, written as a constraints file that every pip step with ``pins`` reads."""
+BUILD_PINS_FILE = "/tmp/swegym-build-pins.txt"
+"""The spec's build pins: ``--build-constraint`` of every pip step with ``pins``."""
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,17 @@ class StepCommand:
 
 
 def date_flags(spec: EnvSpec) -> list[str]:
-    """``--exclude-newer`` (as a UTC timestamp) and the per-package exemptions of ``spec``."""
+    """``--exclude-newer`` (as a UTC timestamp) and the per-package exemptions of ``spec``.
+
+    A per-package date only ever moves that package's cutoff later (an exemption, e.g. a
+    setuptools with PEP 660 for an old tree): where the spec's date is later, it wins."""
     out: list[str] = []
     when = spec.exclude_newer_utc()
     if when:
         out += ["--exclude-newer", when]
     for name, date in sorted(spec.exclude_newer_packages.items()):
-        out += ["--exclude-newer-package", f"{name}={utc_timestamp(date)}"]
+        stamp = utc_timestamp(date)
+        out += ["--exclude-newer-package", f"{name}={max(stamp, when) if when else stamp}"]
     return out
 
 
@@ -48,6 +54,8 @@ def pip_argv(spec: EnvSpec, step: InstallStep) -> list[str]:
         argv += date_flags(spec)
     if step.pins and spec.pins:
         argv += ["--constraint", PINS_FILE]
+    if step.pins and spec.build_pins:
+        argv += ["--build-constraint", BUILD_PINS_FILE]
     if step.no_build_isolation:
         argv.append("--no-build-isolation")
     if step.no_deps:
@@ -105,6 +113,8 @@ def build_script(spec: EnvSpec, python_executable: str) -> str:
     lines += [f"export {k}={shlex.quote(v)}" for k, v in spec.build_env.items()]
     if spec.pins:
         lines.append(f"printf '%s\\n' {shlex.join(spec.pins)} > {PINS_FILE}")
+    if spec.build_pins:
+        lines.append(f"printf '%s\\n' {shlex.join(spec.build_pins)} > {BUILD_PINS_FILE}")
     lines += [_render(cmd) for cmd in step_commands(spec)]
     lines.append(f"uv pip freeze > /tmp/freeze.txt && cp /tmp/freeze.txt {ENV_MOUNT}/swegym-freeze.txt")
     if spec.compile_bytecode:

@@ -54,6 +54,10 @@ class EnvSpec(BaseModel):
     pins: list[str] = Field(
         default_factory=list, description="Constraints (e.g. 'numpy<2') given to every pip step."
     )
+    build_pins: list[str] = Field(
+        default_factory=list,
+        description="Constraints on build dependencies (e.g. 'cython<3' for an sdist's isolated build).",
+    )
     exclude_newer: str | None = Field(
         default=None, description="Resolve as of this date (YYYY-MM-DD = 00:00 UTC) or UTC timestamp."
     )
