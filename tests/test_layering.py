@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent / "src" / "swegym"
 # shared vocabulary). Modules at the package root (errors, config, extras, parallel) are below
 # everything.
 LAYERS = [
+    "executors",  # where batches run (a thread pool, Ray): below everything that runs batches
     "tasks",
     "sources",
     "sandbox",
@@ -23,6 +24,7 @@ LAYERS = [
     "rollouts",
     "metrics",
     "train",
+    "adapters",
     "curate",
     "server",
     "viewer",

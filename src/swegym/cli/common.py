@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
+from swegym.sandbox.config import SandboxConfig
 from swegym.sources.materialize import parse_mirrors
 from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
+
+if TYPE_CHECKING:
+    from swegym.executors import Executor
 
 TASKS_HELP = (
     "Tasks: a .jsonl/.json/.parquet file, a directory, bundled[:lite|full], swe-gym[:lite[:PATH]] "
@@ -36,3 +41,27 @@ def get_tasks(source: str, ids: list[str] | None, skip_invalid: bool) -> list[Ta
 def mirrors(items: list[str] | None) -> dict[str, str]:
     """Parse --mirror options."""
     return parse_mirrors(items or [])
+
+
+ExecutorOpt = typer.Option(
+    "local",
+    "--executor",
+    help="Where units run: local (a thread pool here) or ray (a Ray cluster; pip install 'swegym[ray]').",
+)
+RayAddressOpt = typer.Option(
+    None,
+    "--ray-address",
+    help="The Ray cluster for --executor ray (default: $RAY_ADDRESS, else a Ray started here).",
+)
+
+
+def executor_scope(name: str, address: str | None, sandbox: SandboxConfig | None = None) -> Executor:
+    """The executor that --executor/--ray-address name, for ``with use_executor(...)``; a unit
+    reserves what one sandbox with ``sandbox``'s limits may use."""
+    from swegym.executors import UnitResources, make_executor
+
+    if address and name != "ray":
+        raise typer.BadParameter("--ray-address needs --executor ray")
+    limits = sandbox or SandboxConfig()
+    resources = UnitResources.from_sandbox(limits.memory_mb)
+    return make_executor(name, address=address, resources=resources)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swegym.cli.common import default_workers
+from swegym.cli.common import ExecutorOpt, RayAddressOpt, default_workers, executor_scope
 
 
 def synth(
@@ -32,6 +32,8 @@ def synth(
         "http://127.0.0.1:8000/v1", "--base-url", help="OpenAI-compatible endpoint."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    executor: str = ExecutorOpt,
+    ray_address: str | None = RayAddressOpt,
 ) -> None:
     """Inject bugs that the project's own tests catch; keep and validate them as tasks.
 
@@ -41,6 +43,7 @@ def synth(
     from swegym.curate.synth.pipeline import run_synth
     from swegym.curate.synth.sources import synth_config
     from swegym.curate.synth.statements import openai_rewriter
+    from swegym.executors import use_executor
 
     cfg = synth_config(
         source,
@@ -55,7 +58,8 @@ def synth(
         max_test_files=max_test_files,
     )
     rewriter = openai_rewriter(model, base_url) if model else None
-    summary = run_synth(cfg, out, runs=runs, validate=validate, rewriter=rewriter, progress=not as_json)
+    with use_executor(executor_scope(executor, ray_address)):
+        summary = run_synth(cfg, out, runs=runs, validate=validate, rewriter=rewriter, progress=not as_json)
     if summary.validation is not None:
         typer.echo(summary.validation.to_json())  # the validation summary, printed first as before
     if as_json:

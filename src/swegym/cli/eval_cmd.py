@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from swegym.cli.common import MirrorOpt, SkipOpt, TasksOpt, default_workers, get_tasks, mirrors
+from swegym.cli.common import (
+    ExecutorOpt,
+    MirrorOpt,
+    RayAddressOpt,
+    SkipOpt,
+    TasksOpt,
+    default_workers,
+    executor_scope,
+    get_tasks,
+    mirrors,
+)
 
 
 def evaluate(
@@ -18,28 +28,32 @@ def evaluate(
     skip_invalid: bool = SkipOpt,
     fresh: bool = typer.Option(False, "--fresh", help="Ignore earlier results in --out."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    executor: str = ExecutorOpt,
+    ray_address: str | None = RayAddressOpt,
 ) -> None:
     """Grade predictions in fresh sandboxes.
 
     Example: swegym eval --tasks bundled --predictions preds.jsonl --out runs/eval-mymodel
     """
     from swegym.errors import PredictionFormatError
+    from swegym.executors import use_executor
     from swegym.harness.evaluate import load_predictions
     from swegym.harness.evaluation_run import evaluate_predictions
 
     preds = load_predictions(predictions)
     rows = get_tasks(tasks, None, skip_invalid)
     try:
-        summary = evaluate_predictions(
-            rows,
-            preds,
-            out,
-            workers=workers,
-            mirrors=mirrors(mirror),
-            fresh=fresh,
-            quiet=as_json,
-            source=tasks,
-        )
+        with use_executor(executor_scope(executor, ray_address)):
+            summary = evaluate_predictions(
+                rows,
+                preds,
+                out,
+                workers=workers,
+                mirrors=mirrors(mirror),
+                fresh=fresh,
+                quiet=as_json,
+                source=tasks,
+            )
     except PredictionFormatError as exc:
         raise PredictionFormatError(f"{predictions}: {exc}") from None
     if as_json:

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from swegym.cli.common import MirrorOpt, SkipOpt, TasksOpt, get_tasks, mirrors
+from swegym.cli.common import (
+    ExecutorOpt,
+    MirrorOpt,
+    RayAddressOpt,
+    SkipOpt,
+    TasksOpt,
+    executor_scope,
+    get_tasks,
+    mirrors,
+)
 from swegym.errors import SwegymError
 
 if TYPE_CHECKING:
@@ -23,7 +32,12 @@ if TYPE_CHECKING:
 
 _MODEL_HELP = "local (the built-in model, served on this machine), oracle, wrong, or a served model name."
 MODEL = typer.Option("local", "--model", "-m", help=_MODEL_HELP)
-BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+BASE_URL = typer.Option(
+    None,
+    "--base-url",
+    help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1; repeat it for replicas of the "
+    "model (requests go to the least busy).",
+)
 K = typer.Option(1, "--k", min=1, help="Episodes per task.")
 TEMPERATURE = typer.Option(0.0, "--temperature", "-T")
 MAX_TURNS = typer.Option(30, "--max-turns", min=1)
@@ -60,7 +74,7 @@ def rollout(
     out: Path = typer.Option(..., "--out", "-o", help="Run directory (runs/NAME); rerun to resume."),
     tasks: str = TasksOpt,
     model: str = MODEL,
-    base_url: str | None = BASE_URL,
+    base_url: list[str] | None = BASE_URL,
     k: int = K,
     temperature: float = TEMPERATURE,
     max_turns: int = MAX_TURNS,
@@ -79,6 +93,8 @@ def rollout(
     max_tasks: int = MAX_TASKS,
     mirror: list[str] = MirrorOpt,
     skip_invalid: bool = SkipOpt,
+    executor: str = ExecutorOpt,
+    ray_address: str | None = RayAddressOpt,
 ) -> None:
     """Roll out an agent: K episodes per task, in parallel, into runs/NAME/rollouts.db.
 
@@ -86,10 +102,13 @@ def rollout(
     """
     from swegym.agent.env import EnvConfig
     from swegym.agent.loop import AgentConfig
+    from swegym.executors import use_executor
     from swegym.rollouts.run import RolloutConfig
     from swegym.tasks.select import round_robin_by_repo
 
-    m = _model_config(model, base_url, temperature, max_tokens, text_tool_calls, api_key_env, local_backend)
+    m = _model_config(
+        model, base_url or [], temperature, max_tokens, text_tool_calls, api_key_env, local_backend
+    )
     # Validated again (model_copy would not), so the config's bounds hold for these fields too.
     m = type(m).model_validate(
         {**m.model_dump(), "model_path": model_path, "n_ctx": n_ctx, "tool_grammar": tool_grammar}
@@ -106,13 +125,19 @@ def rollout(
     env = EnvConfig(mirrors=mirrors(mirror))
     cfg = RolloutConfig(tasks=tasks, k=k, model=m, agent=agent, env=env, workers=workers)
     rows = round_robin_by_repo(get_tasks(tasks, ids, skip_invalid), max_tasks)
-    store = _run_with_progress(rows, cfg, out)
+    if executor == "ray" and m.starts_local_server:
+        raise SwegymError(
+            "--executor ray with --model local: the built-in server runs on this machine only; "
+            "serve the model on the cluster and pass each endpoint with --base-url"
+        )
+    with use_executor(executor_scope(executor, ray_address, env.sandbox)):
+        store = _run_with_progress(rows, cfg, out)
     _write_report(out, store, quiet=False)
 
 
 def _model_config(
     name: str,
-    base_url: str | None,
+    base_urls: list[str],
     temperature: float,
     max_tokens: int,
     text_tool_calls: bool | None,
@@ -125,7 +150,8 @@ def _model_config(
         raise SwegymError(f"--local-backend {local_backend!r}: use transformers or llamacpp")
     return ModelConfig(
         name=name,
-        base_url=base_url,
+        base_url=base_urls[0] if base_urls else None,
+        base_urls=base_urls if len(base_urls) > 1 else [],
         temperature=temperature,
         max_tokens=max_tokens,
         text_tool_calls=text_tool_calls,

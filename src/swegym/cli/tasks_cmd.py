@@ -9,7 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from swegym.cli.common import IdsOpt, SkipOpt, TasksOpt, default_workers, get_tasks
+from swegym.cli.common import (
+    ExecutorOpt,
+    IdsOpt,
+    RayAddressOpt,
+    SkipOpt,
+    TasksOpt,
+    default_workers,
+    executor_scope,
+    get_tasks,
+)
 
 app = typer.Typer(help="Inspect, export and build task sets.", no_args_is_help=True)
 
@@ -112,6 +121,8 @@ def check(
     out: Path = typer.Option(Path("runs/check"), "--out", "-o", help="Journal, logs and report."),
     ids: list[str] = IdsOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    executor: str = ExecutorOpt,
+    ray_address: str | None = RayAddressOpt,
 ) -> None:
     """Re-verify a dataset: every task must validate again with identical labels and no leak.
 
@@ -121,9 +132,11 @@ def check(
 
     from swegym.cli.validate_cmd import print_summary
     from swegym.curate.dataset_check import check_dataset
+    from swegym.executors import use_executor
 
     rows = get_tasks(tasks, ids, False)
-    checked = check_dataset(rows, out, runs=runs, workers=workers, mirrors={})
+    with use_executor(executor_scope(executor, ray_address)):
+        checked = check_dataset(rows, out, runs=runs, workers=workers, mirrors={})
     print_summary(checked.validation, as_json=True)  # the revalidation's summary, as before
     results = checked.results
     counts = Counter(r.status for r in results)

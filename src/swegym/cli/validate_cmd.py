@@ -7,14 +7,18 @@ from pathlib import Path
 import typer
 
 from swegym.cli.common import (
+    ExecutorOpt,
     IdsOpt,
     MirrorOpt,
+    RayAddressOpt,
     SkipOpt,
     TasksOpt,
     default_workers,
+    executor_scope,
     get_tasks,
     mirrors,
 )
+from swegym.executors import use_executor
 from swegym.harness.validation_run import ValidationSummary, validate_tasks
 from swegym.sandbox.config import SandboxConfig
 
@@ -45,6 +49,8 @@ def validate(
         "--date-check/--no-date-check",
         help="Run each patch once more at a distant second date to flag date-dependent tests.",
     ),
+    executor: str = ExecutorOpt,
+    ray_address: str | None = RayAddressOpt,
 ) -> None:
     """Validate tasks: the empty patch must fail and the gold patch pass the FAIL_TO_PASS tests.
 
@@ -54,17 +60,18 @@ def validate(
     if clock not in (None, "task", "real"):
         raise typer.BadParameter("--clock must be 'task' or 'real'")
     config = SandboxConfig.model_validate({"clock": clock} if clock else {})
-    summary = validate_tasks(
-        rows,
-        out,
-        runs=runs,
-        workers=workers,
-        mirrors=mirrors(mirror),
-        fresh=fresh,
-        quiet=as_json,
-        config=config,
-        date_check=date_check,
-    )
+    with use_executor(executor_scope(executor, ray_address, config)):
+        summary = validate_tasks(
+            rows,
+            out,
+            runs=runs,
+            workers=workers,
+            mirrors=mirrors(mirror),
+            fresh=fresh,
+            quiet=as_json,
+            config=config,
+            date_check=date_check,
+        )
     print_summary(summary, as_json=as_json)
 
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from swegym.parallel import completed
+from swegym.executors import current_executor, env_group
 
 T = TypeVar("T")
 R = TypeVar("R", bound=BaseModel)
@@ -119,7 +119,8 @@ def _run_pool(
     describe: Callable[[R], str],
     quiet: bool,
 ) -> list[R]:
-    """``one`` over ``todo`` on a thread pool, journaling each result as it lands, with progress."""
+    """``one`` over ``todo`` on the current executor (a thread pool unless the caller chose Ray),
+    journaling each result as it lands, with progress."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     results: list[R] = []
@@ -132,7 +133,8 @@ def _run_pool(
         disable=quiet,
         transient=False,
     )
-    with progress, contextlib.closing(completed(one, todo, workers)) as done:
+    units = current_executor().map(one, todo, workers=workers, group=env_group)
+    with progress, contextlib.closing(units) as done:
         bar = progress.add_task(label, total=len(todo), last="")
         for res in done:
             journal.write(res)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from swegym.agent.env import EnvConfig
 from swegym.agent.loop import AgentConfig, EpisodeResult, run_episode
 from swegym.agent.models.factory import ModelFactory  # re-exported: it used to live here
-from swegym.parallel import completed
+from swegym.executors import current_executor, env_group
 from swegym.rollouts.store import RunStore
 from swegym.tasks.model import Task
 
@@ -56,15 +56,19 @@ def rollout(
         planned=len(tasks) * k, already_done=len(tasks) * k - len(todo), dropped_unfinished=dropped
     )
 
+    # The episode runs where the executor puts it; the store is written here, by the driver only
+    # (a claim when an episode starts, the episode when its result is back).
     def one(item: tuple[Task, int]) -> EpisodeResult:
         task, sample = item
-        store.claim(task.instance_id, sample, task.repo)
-        res = run_episode(task, model_for(task, sample), agent, env, sample=sample, temperature=temperature)
-        store.save(res)
-        return res
+        return run_episode(task, model_for(task, sample), agent, env, sample=sample, temperature=temperature)
 
-    with contextlib.closing(completed(one, todo, workers)) as results:
+    def claim(item: tuple[Task, int]) -> None:
+        store.claim(item[0].instance_id, item[1], item[0].repo)
+
+    units = current_executor().map(one, todo, workers=workers, group=env_group, on_start=claim)
+    with contextlib.closing(units) as results:
         for res in results:  # only this thread counts, so no lock is needed
+            store.save(res)
             stats.ran += 1
             stats.resolved += int(bool(res.resolved))
             if on_done is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from swegym.agent.models.balanced import BalancedModel
 from swegym.agent.models.base import Model
 from swegym.agent.models.local import Backend, LocalServer, LocalServerConfig
 from swegym.agent.models.openai_compat import OpenAICompatModel, OpenAIConfig
@@ -43,6 +44,9 @@ class ModelConfig(BaseModel):
     base_url: str | None = None
     """An OpenAI-compatible endpoint (``http://host:port/v1``); for ``local``, a server already
     running, so that none is started."""
+    base_urls: list[str] = Field(default_factory=list)
+    """Every endpoint serving the model (replicas on a cluster), ``base_url`` first; requests are
+    balanced by outstanding requests (:class:`~swegym.agent.models.balanced.BalancedModel`)."""
     temperature: float = 0.0
     """Sampling temperature of served models."""
     max_tokens: int = Field(default=1024, ge=1)
@@ -121,5 +125,8 @@ def make_model(config: ModelConfig) -> Iterator[ModelFactory]:
             f"--model {config.name!r} needs --base-url (an OpenAI-compatible endpoint), "
             f"or use one of {', '.join(BUILTIN_MODELS)}"
         )
-    shared = _client(config, config.name, config.base_url)
+    urls = list(dict.fromkeys([config.base_url, *config.base_urls]))
+    shared: Model = _client(config, config.name, urls[0])
+    if len(urls) > 1:
+        shared = BalancedModel([_client(config, config.name, u) for u in urls])
     yield lambda task, sample: shared

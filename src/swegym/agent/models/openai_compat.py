@@ -61,6 +61,10 @@ class OpenAICompatModel:
             base_url=config.base_url.rstrip("/") + "/", headers=headers, timeout=config.timeout
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy in another process (a Ray worker) opens its own connection pool.
+        return (type(self), (self.config,))
+
     def _payload(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.config.model,

@@ -8,23 +8,26 @@ the same errors in one function are equivalent (``behaviour_key``), and a functi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from swegym.config import cache_dir
 from swegym.curate.synth.config import SynthConfig
 from swegym.curate.synth.coverage import Baseline, parse_records, test_file_of
 from swegym.curate.synth.diffs import unified_diff
 from swegym.curate.synth.mutations import Mutation
+from swegym.executors import current_executor
 from swegym.harness.batch import Journal, read_done
 from swegym.harness.parsers import PASSING
-from swegym.harness.runner import Prepared, run_tests
+from swegym.harness.runner import Prepared, prepare, run_tests
 
 
 class Trial(BaseModel):
@@ -95,6 +98,22 @@ def try_candidate(prep: Prepared, cfg: SynthConfig, base: Baseline, mut: Mutatio
     return trial
 
 
+class TrialRunner:
+    """One trial as a unit an executor can ship: ``(mutation, reaching tests) -> Trial``.
+
+    On a node whose swegym cache is not the driver's (a Ray node), the repo and environment are
+    prepared there first, in that node's cache, once per process."""
+
+    def __init__(self, prep: Prepared, cfg: SynthConfig, base: Baseline) -> None:
+        self.prep, self.cfg, self.base = prep, cfg, base
+        self.cache = cache_dir()
+
+    def __call__(self, unit: tuple[Mutation, set[str]]) -> Trial:
+        if cache_dir() != self.cache:
+            self.prep, self.cache = prepare(self.prep.task), cache_dir()
+        return try_candidate(self.prep, self.cfg, self.base, *unit)
+
+
 def behaviour_key(trial: Trial) -> str:
     """Two bugs breaking the same tests with the same errors in one function are equivalent."""
     first_lines = sorted({m.splitlines()[0][:200] if m else "" for m in trial.messages.values()})
@@ -148,34 +167,24 @@ def run_trials(
     selection = TrialSelection(cfg.n, cfg.max_per_function)
     for trial in done.values():  # replayed in journal order: the same verdicts as the first time
         selection.accept(trial)
-    todo = iter([m for m in {m.key(): m for m in pool}.values() if m.key() not in done])
+    todo = [m for m in {m.key(): m for m in pool}.values() if m.key() not in done]
+    # Pulled only as a worker frees up, so that nothing new starts once n bugs are kept.
+    units = (
+        (m, covered[(m.path, m.qualname)]) for m in itertools.takewhile(lambda _: not selection.full(), todo)
+    )
     journal = Journal(journal_path)
     try:
-        with ThreadPoolExecutor(max_workers=cfg.workers) as ex:
-            running: set[Future[Trial]] = set()
-
-            def fill() -> None:
-                while len(running) < cfg.workers and not selection.full():
-                    mut = next(todo, None)
-                    if mut is None:
-                        return
-                    reach = covered[(mut.path, mut.qualname)]
-                    running.add(ex.submit(try_candidate, prep, cfg, base, mut, reach))
-
-            fill()
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    running.discard(fut)
-                    trial = selection.accept(fut.result())
-                    journal.write(trial)
-                    if progress:
-                        print(
-                            f"[synth] {trial.status:10} {trial.kind:16} {trial.path}::{trial.qualname} "
-                            f"({len(selection.kept)}/{cfg.n} kept, {selection.tried} tried)",
-                            flush=True,
-                        )
-                fill()
+        trials = current_executor().map(TrialRunner(prep, cfg, base), units, workers=cfg.workers)
+        with contextlib.closing(trials):
+            for result in trials:
+                trial = selection.accept(result)
+                journal.write(trial)
+                if progress:
+                    print(
+                        f"[synth] {trial.status:10} {trial.kind:16} {trial.path}::{trial.qualname} "
+                        f"({len(selection.kept)}/{cfg.n} kept, {selection.tried} tried)",
+                        flush=True,
+                    )
     finally:
         journal.close()
     return selection
