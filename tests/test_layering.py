@@ -24,7 +24,6 @@ LAYERS = [
     "rollouts",
     "metrics",
     "train",
-    "adapters",
     "curate",
     "server",
     "viewer",
