@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from swegym.agent.loop import EpisodeResult, Step
+from swegym.rollouts.records import EpisodeRecord
 from swegym.rollouts.store import RunStore
 from swegym.viewer.details import episode_detail
 from swegym.viewer.index import RunIndex
@@ -141,7 +142,12 @@ def small_run(run: Path) -> Path:
         store.save(ep)
     store.close()
     (run / "rerank").mkdir()
-    scores = [(iid, s, 0.1 + 0.2 * i) for i, (iid, s) in enumerate(sorted(_keys(run)))]
+    # The "verifier" ranks the resolved episodes first, so Best@k beats Random@k.
+    outcomes = {(e.instance_id, e.sample): e.outcome for e in _records(run)}
+    scores = [
+        (iid, s, (0.9 if outcomes[iid, s] == "resolved" else 0.2) - 0.01 * n)
+        for n, (iid, s) in enumerate(sorted(outcomes))
+    ]
     (run / "rerank" / "scores.jsonl").write_text(
         "".join(
             json.dumps({"instance_id": i, "sample": s, "run": str(run), "score": v, "p_yes": v}) + "\n"
@@ -151,10 +157,10 @@ def small_run(run: Path) -> Path:
     return run
 
 
-def _keys(run: Path) -> set[tuple[str, int]]:
+def _records(run: Path) -> list[EpisodeRecord]:
     store = RunStore(run, create=False)
     try:
-        return store.done_keys()
+        return list(store.episodes())
     finally:
         store.close()
 
@@ -165,12 +171,15 @@ def big_run(run: Path, n: int = 10_000) -> Path:
     # The rollout's writer commits each episode; without fsyncs that is quick enough for 10,000.
     store.db.execute("PRAGMA synchronous=OFF")
     outcomes = ["resolved", "tests_failed", "patch_failed", "no_diff", "limit_reached"]
+    templates = {o: episode("t", 0, o, messages=[], steps=[]) for o in outcomes}
     for i in range(n):
         task, sample = divmod(i, 10)
-        ep = episode(
-            f"repo{task % 50}__pkg-{task}", sample, outcomes[(task + sample) % 5],
-            repo=f"org/repo{task % 50}", turns=1 + (i * 7) % 40, prompt_tokens=1000 + (i * 37) % 30000,
-            messages=[], steps=[],
+        ep = templates[outcomes[(task + sample) % 5]].model_copy(
+            update={
+                "instance_id": f"repo{task % 50}__pkg-{task}", "sample": sample,
+                "repo": f"org/repo{task % 50}", "turns": 1 + (i * 7) % 40,
+                "prompt_tokens": 1000 + (i * 37) % 30000,
+            }
         )  # fmt: skip
         store.save(ep)
     store.close()
@@ -204,7 +213,7 @@ def test_filters_sort_and_pages_run_in_sql(index: RunIndex) -> None:
     assert desc.total == 6 and len(desc.rows) == 2
     scores = [r.score for r in index.page(EpisodeQuery(sort="score", order="desc")).rows]
     assert scores == sorted(scores, reverse=True) and None not in scores
-    assert index.page(EpisodeQuery(score_min=0.6)).total == 3
+    assert index.page(EpisodeQuery(score_min=0.6)).total == 2
     # A tampered episode is never shown as resolved.
     tampered = index.page(EpisodeQuery(outcome="tampered")).rows[0]
     assert tampered.resolved is False and "canary" in (tampered.error or "")

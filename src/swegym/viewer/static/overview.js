@@ -21,7 +21,7 @@ function curves(report, rerank) {
   const series = [{ name: "pass@k", points: report.pass_at_k.map((r) => ({ k: r.k, value: r.value, lo: r.ci_low, hi: r.ci_high })) }];
   if (rerank) {
     const pick = (key) => rerank.map((r) => ({ k: r.k, value: r[`${key}_at_k`], lo: r[`${key}_ci`][0], hi: r[`${key}_ci`][1] }));
-    series.push({ name: "best@k", points: pick("best") }, { name: "random@k", points: pick("random") });
+    series.push({ name: "random@k", points: pick("random") }, { name: "best@k", points: pick("best") }); // best drawn on top
   }
   const rows = report.pass_at_k.map((r) => [String(r.k), num(r.tasks), pct(r.value), `[${pct(r.ci_low)}, ${pct(r.ci_high)}]`]);
   const parts = [curveChart(series, { title: "pass@k with 95% bootstrap intervals" }),
