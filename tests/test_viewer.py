@@ -22,7 +22,7 @@ import pytest
 from swegym.agent.loop import EpisodeResult, Step
 from swegym.rollouts.records import EpisodeRecord
 from swegym.rollouts.store import RunStore
-from swegym.viewer.details import episode_detail
+from swegym.viewer.details import _turn, episode_detail, grade_rows
 from swegym.viewer.index import RunIndex
 from swegym.viewer.query import EpisodeQuery, ViewerError
 from swegym.viewer.server import CSP, ViewerConfig, ViewerServer, _static_files, make_server
@@ -241,6 +241,18 @@ def test_episode_detail_turns_grades_and_score(index: RunIndex) -> None:
     assert d.score is not None and d.score_info["p_yes"] == d.score
     with pytest.raises(ViewerError, match="no finished episode"):
         index.record(0, 10_000)
+
+
+def test_text_and_malformed_tool_calls_are_shown_per_tool() -> None:
+    text = _turn({"idx": 2, "role": "assistant", "content": "Look first.\n<function=execute_bash>\n"
+                  "<parameter=command>ls</parameter>\n</function>"})  # fmt: skip
+    assert text.content == "Look first." and text.tool_calls[0].from_text
+    assert (text.tool_calls[0].name, text.tool_calls[0].arguments) == ("execute_bash", {"command": "ls"})
+    bad = _turn({"idx": 3, "role": "assistant", "content": None, "tool_calls": json.dumps(
+        [{"id": "c1", "function": {"name": "str_replace_editor", "arguments": "{not json"}}])})  # fmt: skip
+    assert bad.tool_calls[0].arguments is None and bad.tool_calls[0].raw == "{not json"
+    assert _turn({"idx": 4, "role": "assistant", "tool_calls": "[oops"}).tool_calls[0].raw == "[oops"
+    assert grade_rows({"FAIL_TO_PASS": "garbage"}) == [] and grade_rows(None) == []
 
 
 def test_runs_are_opened_read_only(run_dir: Path) -> None:

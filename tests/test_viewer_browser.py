@@ -48,6 +48,7 @@ def _serve(runs: list[Path]) -> tuple[ViewerServer, str]:
 def driver() -> Iterator[Any]:
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console errors, CSP violations
     for flag in FLAGS:
         opts.add_argument(flag)
     drv = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=opts)
@@ -80,6 +81,10 @@ def _rows(drv: Any) -> list[Any]:
 
 def _press(drv: Any, key: str) -> None:
     drv.find_element(By.TAG_NAME, "body").send_keys(key)
+
+
+def _console_errors(drv: Any) -> list[str]:
+    return [e["message"] for e in drv.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def _set_theme(drv: Any, theme: str) -> None:
@@ -129,6 +134,7 @@ def test_list_filter_open_episode_diff_and_grades(driver: Any, site: str) -> Non
     origin = site.rstrip("/")
     names = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert names and all(n.startswith(origin) for n in names), names
+    assert _console_errors(driver) == []
 
 
 def test_injected_markup_does_not_run(driver: Any, site: str) -> None:
@@ -151,6 +157,7 @@ def test_injected_markup_does_not_run(driver: Any, site: str) -> None:
     time.sleep(0.3)  # an <img onerror> would have fired by now
     assert driver.execute_script("return window.__pwned === undefined")
     assert driver.find_elements(By.ID, "episode-error")
+    assert _console_errors(driver) == []  # not even a script the CSP had to block
 
 
 def test_keyboard_navigation_between_episodes(driver: Any, site: str) -> None:
