@@ -24,6 +24,7 @@ LAYERS = [
     "rollouts",
     "metrics",
     "train",
+    "adapters",
     "curate",
     "server",
     "viewer",

@@ -8,11 +8,14 @@ from typing import Any
 
 import typer
 
+from swegym.cli.train_grpo_cmd import grpo
+
 app = typer.Typer(
     help="Training from trajectories: SFT data and fine-tuning, verifiers.", no_args_is_help=True
 )
 data_app = typer.Typer(help="Build training datasets from rollout runs.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+app.command("grpo")(grpo)
 
 RunsOpt = typer.Option(..., "--runs", help="Rollout run directories (repeatable).")
 
