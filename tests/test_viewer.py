@@ -280,6 +280,7 @@ def test_a_run_made_before_newer_columns_opens(tmp_path: Path) -> None:
     page = idx.page(EpisodeQuery(sort="tokens"))
     assert page.total == 1 and page.rows[0].tokens is None and page.rows[0].turns is None
     assert idx.record(0, 1).outcome == "resolved"
+    assert episode_detail(idx, 0, 1).turns == []  # no messages table at all
     idx.close()
 
 

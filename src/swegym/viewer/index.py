@@ -96,6 +96,7 @@ class RunIndex:
         self.db = sqlite3.connect(":memory:", uri=True, check_same_thread=False)
         self.runs: list[RunInfo] = []
         self._columns: dict[int, set[str]] = {}
+        self._has_messages: dict[int, bool] = {}
         for i, run in enumerate(runs):
             self._attach(i, run)
         self._create_view()
@@ -117,6 +118,7 @@ class RunIndex:
         except sqlite3.DatabaseError as exc:
             raise ViewerError(f"{db}: not a readable rollout database ({exc})") from None
         self._columns[i] = have
+        self._has_messages[i] = bool(list(self.db.execute(f"PRAGMA r{i}.table_info(messages)")))
         settings = _json_or_none(row[0]) if row else None
         name = (run.parent if run.is_file() else run).name or str(run)
         info = RunInfo(index=i, name=name, path=str(run), episodes=count, settings=settings)
@@ -234,6 +236,8 @@ class RunIndex:
     def messages(self, run: int, episode_id: int) -> list[dict[str, Any]]:
         """The rows of an episode's ``messages`` table (timing, tokens and tool per message)."""
         self._run(run)
+        if not self._has_messages[run]:
+            return []  # a store written without its messages table: the episode still shows
         return self._fetch(f"SELECT * FROM r{run}.messages WHERE episode_id = ? ORDER BY idx", [episode_id])
 
     def score(self, run: int, instance_id: str, sample: int) -> tuple[float | None, dict[str, Any]]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import socket
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +96,8 @@ class ViewerServer(ThreadingHTTPServer):
         self.overviews = OverviewCache(self.index, n_boot=config.n_boot)
         self.static = _static_files()
         self.check_host = is_loopback(config.host)
+        if ":" in config.host:  # an IPv6 address such as ::1
+            self.address_family = socket.AF_INET6
         self._facets: tuple[tuple[tuple[int, int], ...], dict[str, list[str]]] | None = None
         self._facets_lock = threading.Lock()
         self.facets()  # warm: the first page load should not wait for three scans
@@ -116,6 +120,12 @@ class ViewerServer(ThreadingHTTPServer):
         host, port = str(self.server_address[0]), int(self.server_address[1])
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}/"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that goes away mid-response (a closed tab, a dropped keep-alive) is routine.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def server_close(self) -> None:
         super().server_close()
