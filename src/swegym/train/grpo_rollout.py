@@ -68,8 +68,8 @@ def prompt_key(prompt: Any) -> str:
 class SWERollout:
     """A TRL ``rollout_func``: ``(prompts, trainer) -> {prompt_ids, completion_ids, logprobs, ...}``.
 
-    ``generator_for(trainer)`` gives the sampler (`HFGenerator` on the trainer's model, or
-    `VLLMGenerator`); ``store``, when given, receives every episode, numbered per task after the
+    ``generator_for(trainer)`` gives each episode's sampler (`HFGenerator` on the trainer's model,
+    or `VLLMGenerator`); ``store``, when given, receives every episode, numbered per task after the
     samples it already holds (so a resumed run never overwrites one); ``log_path`` gets one JSON
     line per episode with the training step and the shaped reward.
     """
@@ -139,7 +139,6 @@ class SWERollout:
         return res, policy
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
-        generator = self.generator_for(trainer)
         step = int(getattr(getattr(trainer, "state", None), "global_step", 0))
         out: dict[str, list[Any]] = {
             k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask", "tests_reward")
@@ -148,7 +147,7 @@ class SWERollout:
         with_logprobs = True
         for prompt in prompts:
             task = self.task_for(prompt)
-            res, policy = self.run_one(task, generator)
+            res, policy = self.run_one(task, self.generator_for(trainer))
             traj = policy.traj
             if not traj.prompt_ids:  # the episode failed before the model spoke (infra error)
                 traj.prompt_ids = policy._encode(prompt_text(self.tokenizer, task))
