@@ -139,7 +139,7 @@ class LocalCluster:
             f"the local Ray cluster did not reach {want} CPUs in {self.timeout:.0f} s; see {node.log}"
         )
 
-    def stop_node(self, node: Node, *, grace: float = 10.0) -> None:
+    def stop_node(self, node: Node, *, grace: float = 5.0) -> None:
         """Stop one node as a machine loss would: its Ray processes end, its work is lost."""
         if node.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
