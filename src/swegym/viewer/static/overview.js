@@ -61,7 +61,7 @@ function timeSplit(report) {
 
 function runCard(ov) {
   const run = ov.run;
-  const head = h("h1", {}, run.name, h("span", { class: "muted small" }, ` ${run.path}`));
+  const head = h("h1", { title: run.path }, run.name); // the path on hover
   if (!ov.report) return h("div", { class: "run" }, head, h("p", {}, "no finished episode yet"));
   const settings = run.settings ? Object.entries(run.settings).filter(([, v]) => typeof v !== "object").map(([k, v]) => `${k}=${v}`).join(" · ") : "";
   return h("div", { class: "run", dataset: { run: run.index } }, head, settings && h("p", { class: "muted small" }, settings),
