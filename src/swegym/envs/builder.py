@@ -22,32 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swegym.config import sub_cache
-from swegym.envs.buildscript import build_script
+from swegym.envs.buildbox import run_build
 from swegym.envs.prebuild import apply_edits, check_tools, fill_submodules, restore_edits
 from swegym.envs.python import Interpreter, find_interpreter
 from swegym.envs.recipe import utc_timestamp
 from swegym.envs.spec import EnvSpec
-from swegym.envs.uvtool import uv_bin, uv_cache_dir
 from swegym.errors import EnvBuildError
-from swegym.sandbox.bwrap import ENV_MOUNT, REPO_MOUNT, Layout, build_argv, find_bwrap
-from swegym.sandbox.launch import run_logged
-from swegym.sandbox.limits import Limits, dir_size
+from swegym.sandbox.bwrap import ENV_MOUNT, REPO_MOUNT, Layout
+from swegym.sandbox.limits import dir_size
 from swegym.sources.materialize import file_lock
-
-UV_MOUNT = "/opt/swegym/bin/uv"
-UV_CACHE_MOUNT = "/opt/swegym/uv-cache"
-_PASSTHROUGH_PREFIXES = ("UV_INDEX", "UV_DEFAULT_INDEX", "UV_EXTRA_INDEX", "PIP_INDEX", "PIP_EXTRA")
-_PASSTHROUGH = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "UV_NATIVE_TLS",
-    "UV_INSECURE_HOST",
-)
 
 
 @dataclass
@@ -124,20 +107,6 @@ def load_built(spec: EnvSpec) -> BuiltEnv | None:
         return None
     info = json.loads(marker.read_text())
     return BuiltEnv(path, spec, python, info) if info.get("ok") else None
-
-
-def _passthrough_env() -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if k.startswith(_PASSTHROUGH_PREFIXES) or k in _PASSTHROUGH}
-    out.update(
-        {
-            "UV_CACHE_DIR": UV_CACHE_MOUNT,
-            "UV_LINK_MODE": "copy",
-            "UV_PYTHON_DOWNLOADS": "never",
-            "UV_NO_PROGRESS": "1",
-            "UV_NO_CONFIG": "1",
-        }
-    )
-    return out
 
 
 def _keep_repo_changes(upper: Path, dest: Path) -> None:
@@ -225,7 +194,7 @@ def _build_into(
         (staging / sub).mkdir()
     start = time.perf_counter()
     restore = _prepare_upper(spec, repo_dir, staging, mirrors)
-    code = _run_build(spec, python, repo_dir, staging, timeout)
+    code = run_build(spec, python, repo_dir, staging, timeout)
     seconds = time.perf_counter() - start
     log_path = staging / "build.log"
     failed_log = path.with_name(path.name + ".failed.log")
@@ -255,33 +224,3 @@ def _build_into(
     (staging / "env.json").write_text(json.dumps(info, indent=2))
     staging.rename(path)
     return BuiltEnv(path, spec, python, info)
-
-
-def _run_build(
-    spec: EnvSpec, python: Interpreter, repo_dir: Path, staging: Path, timeout: float
-) -> int | None:
-    """Run the build script in bubblewrap (with the network, for the package index), the repo at
-    /testbed over an overlay whose upper layer catches what the build writes there; the exit
-    status, or None on timeout. The output goes to ``staging/build.log``."""
-    cache = uv_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    layout = Layout(
-        repo_layers=[repo_dir],
-        repo_upper=staging / "upper",
-        ro_binds=[(python.prefix, str(python.prefix)), (Path(uv_bin()), UV_MOUNT)],
-        rw_binds=[(staging / "env", ENV_MOUNT), (cache, UV_CACHE_MOUNT)],
-        env={**_passthrough_env(), "PATH": f"/opt/swegym/bin:{ENV_MOUNT}/bin:/usr/bin:/bin"},
-    )
-    argv = build_argv(find_bwrap(), layout, network=True, tmp_size_mb=4096, repo_mode="overlay")
-    limits = Limits(memory_mb=8192, pids=2048)
-    limits.setup()
-    script = build_script(spec, str(python.executable))
-    log = staging / "build.log"
-    with log.open("ab") as f:
-        f.write(f"$ {script}\n".encode())
-    try:
-        # bwrap gets a minimal host environment and the seccomp filter; the build's output
-        # reaches build.log through a pipe, capped (the build never holds the log's descriptor).
-        return run_logged(limits.wrap([*argv, "/bin/bash", "-c", script]), log, timeout)
-    finally:
-        limits.cleanup()

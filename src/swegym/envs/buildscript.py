@@ -103,12 +103,16 @@ def _render(cmd: StepCommand) -> str:
     return body
 
 
-def build_script(spec: EnvSpec, python_executable: str) -> str:
-    """The bash script that builds ``spec``'s venv at the mount point, inside the sandbox."""
+def build_script(
+    spec: EnvSpec, python_executable: str, *, env_dir: str = ENV_MOUNT, relocatable: bool = False
+) -> str:
+    """The bash script that builds ``spec``'s venv at ``env_dir`` inside the sandbox (its mount
+    point, or a ``relocatable`` venv built elsewhere and mounted there later)."""
+    reloc = " --relocatable" if relocatable else ""
     lines = [
         "set -euo pipefail",
-        f"uv venv -q --python {shlex.quote(python_executable)} {ENV_MOUNT}",
-        f"export VIRTUAL_ENV={ENV_MOUNT}",
+        f"uv venv -q{reloc} --python {shlex.quote(python_executable)} {shlex.quote(env_dir)}",
+        f"export VIRTUAL_ENV={shlex.quote(env_dir)}",
     ]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in spec.build_env.items()]
     if spec.pins:
@@ -116,11 +120,11 @@ def build_script(spec: EnvSpec, python_executable: str) -> str:
     if spec.build_pins:
         lines.append(f"printf '%s\\n' {shlex.join(spec.build_pins)} > {BUILD_PINS_FILE}")
     lines += [_render(cmd) for cmd in step_commands(spec)]
-    lines.append(f"uv pip freeze > /tmp/freeze.txt && cp /tmp/freeze.txt {ENV_MOUNT}/swegym-freeze.txt")
+    lines.append('uv pip freeze > /tmp/freeze.txt && cp /tmp/freeze.txt "$VIRTUAL_ENV/swegym-freeze.txt"')
     if spec.compile_bytecode:
         # Once, after every step (not per install): the venv's bytecode, and the repo's, which
         # lands in the overlay's upper layer, hence in repo-extra, so every episode and test run
         # starts from compiled modules instead of compiling them again.
-        compile_all = f"{ENV_MOUNT}/bin/python -m compileall -q -j 0 {ENV_MOUNT}/lib {REPO_MOUNT}"
+        compile_all = f'"$VIRTUAL_ENV/bin/python" -m compileall -q -j 0 "$VIRTUAL_ENV/lib" {REPO_MOUNT}'
         lines.append(f"{compile_all} > /dev/null 2>&1 || true")
     return "\n".join(lines)
