@@ -161,22 +161,27 @@ def test_injected_markup_does_not_run(driver: Any, site: str) -> None:
 
 
 def test_keyboard_navigation_between_episodes(driver: Any, site: str) -> None:
-    _open(driver, f"{site}/episodes?run=1", "main[data-rendered] #episode-table")
+    # Both runs' episodes of one task: navigation follows this list across the runs.
+    _open(driver, f"{site}/episodes?task=calc-1", "main[data-rendered] #episode-table")
+    expected = [f"{r.get_attribute('data-run')}:{r.get_attribute('data-id')}" for r in _rows(driver)]
+    assert len(expected) == 4 and len(set(expected)) == 4
     _press(driver, "j")
     _press(driver, "j")
-    assert "selected" in _rows(driver)[2].get_attribute("class")
-    expected = [r.get_attribute("data-id") for r in _rows(driver)]
-    _press(driver, "\n")
-    title = _wait(driver, "#episode-title")
-    assert title.get_attribute("data-id") == expected[2] and "pos=2" in driver.current_url
+    _press(driver, "k")
+    assert "selected" in _rows(driver)[1].get_attribute("class")
 
     def at(pos: int) -> Any:
         # Read in one script: the old page stays in the DOM until the new one has rendered.
         js = (
-            "const t = document.querySelector('main[data-rendered] #episode-title'); return t && t.dataset.id"
+            "const t = document.querySelector('main[data-rendered] #episode-title');"
+            "return t && `${t.dataset.run}:${t.dataset.id}`"
         )
         return lambda d: f"pos={pos}" in d.current_url and d.execute_script(js) == expected[pos]
 
+    _press(driver, "\n")
+    WebDriverWait(driver, 10).until(at(1))
+    _press(driver, "n")
+    WebDriverWait(driver, 10).until(at(2))  # the second run's first episode of the task
     _press(driver, "n")
     WebDriverWait(driver, 10).until(at(3))
     _press(driver, "p")
@@ -188,7 +193,7 @@ def test_keyboard_navigation_between_episodes(driver: Any, site: str) -> None:
             and d.find_elements(By.CSS_SELECTOR, "main[data-rendered] #episode-table")
         )
     )
-    assert "run=1" in driver.current_url
+    assert "task=calc-1" in driver.current_url
 
 
 def test_theme_toggle_persists_and_overview(driver: Any, site: str) -> None:

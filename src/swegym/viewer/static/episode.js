@@ -102,13 +102,13 @@ async function neighbour(q, delta) {
   if (Number.isNaN(pos) || pos + delta < 0) return null;
   const page = await api("episodes", { ...listParams(q), offset: pos + delta, limit: 1 });
   const r = page.rows[0];
-  return r ? href("/episode", { ...listParams(q), run: r.run, id: r.id, pos: pos + delta }) : null;
+  return r ? href("/episode", { ...listParams(q), ep: `${r.run}:${r.id}`, pos: pos + delta }) : null;
 }
 
 export async function renderEpisode(root, q, ctx) {
   let d;
   try {
-    d = await api("episode", { run: q.get("run"), id: q.get("id") });
+    d = await api("episode", episodeKey(q.get("ep")));
   } catch (err) {
     root.append(errorBox(err));
     return;
@@ -134,8 +134,14 @@ export async function renderEpisode(root, q, ctx) {
   };
 }
 
+// "RUN:ID" (an episode's key in URLs; the list's own `run` filter stays a separate parameter).
+function episodeKey(value) {
+  const [run, id] = String(value || "").split(":");
+  return { run, id };
+}
+
 export async function renderCompare(root, q, ctx) {
-  const parse = (v) => { const [run, id] = String(v || "").split(":"); return { run, id }; };
+  const parse = episodeKey;
   let pair;
   try {
     pair = await Promise.all([api("episode", parse(q.get("a"))), api("episode", parse(q.get("b")))]);
@@ -145,7 +151,7 @@ export async function renderCompare(root, q, ctx) {
   }
   root.append(h("h1", {}, `compare: ${pair[0].episode.instance_id}`));
   const cols = pair.map((d) => h("div", { class: "col" },
-    h("h2", {}, link("/episode", { run: d.run, id: d.episode.id }, `${d.run_name} #${d.episode.sample}`), " ", badge(d.episode.outcome)),
+    h("h2", {}, link("/episode", { ep: `${d.run}:${d.episode.id}` }, `${d.run_name} #${d.episode.sample}`), " ", badge(d.episode.outcome)),
     ...episodeBody(d)));
   root.append(h("div", { class: "side-by-side", id: "compare" }, cols));
 }

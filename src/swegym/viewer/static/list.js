@@ -49,7 +49,7 @@ function filterForm(params, ctx) {
 
 function row(r, i, q, ctx) {
   const pos = (Number(q.get("offset")) || 0) + i;
-  const to = { ...listParams(q), run: r.run, id: r.id, pos };
+  const to = { ...listParams(q), ep: `${r.run}:${r.id}`, pos };
   const open = link("/episode", to, r.instance_id);
   return h("tr", { dataset: { pos, run: r.run, id: r.id } },
     ctx.runs.length > 1 ? h("td", {}, ctx.runs[r.run].name) : null,
