@@ -255,6 +255,21 @@ def test_text_and_malformed_tool_calls_are_shown_per_tool() -> None:
     assert grade_rows({"FAIL_TO_PASS": "garbage"}) == [] and grade_rows(None) == []
 
 
+def test_scores_of_a_multi_run_rerank_go_to_their_own_run(tmp_path: Path, run_dir: Path) -> None:
+    rows = [
+        {"instance_id": "fixture__calc-1", "sample": 0, "run": "runs/" + run_dir.name, "score": 0.25},
+        {"instance_id": "fixture__calc-1", "sample": 1, "run": "runs/another", "score": 0.75},
+    ]
+    path = tmp_path / "scores.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    idx = RunIndex([run_dir], scores=[path])
+    assert idx.scores(0) == {("fixture__calc-1", 0): 0.25}
+    idx.close()
+    path.write_text("{}\n")
+    with pytest.raises(ViewerError, match=r"scores\.jsonl:1: not a scores row"):
+        RunIndex([run_dir], scores=[path])
+
+
 def test_runs_are_opened_read_only(run_dir: Path) -> None:
     db = run_dir / "rollouts.db"
     before = hashlib.sha256(db.read_bytes()).hexdigest()

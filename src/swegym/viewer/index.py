@@ -97,12 +97,15 @@ class RunIndex:
         self.runs: list[RunInfo] = []
         self._columns: dict[int, set[str]] = {}
         self._has_messages: dict[int, bool] = {}
-        for i, run in enumerate(runs):
-            self._attach(i, run)
-        self._create_view()
-        for i, run in enumerate(runs):
-            given = scores[i] if i < len(scores) else None
-            self._load_scores(i, run, given)
+        try:
+            for i, run in enumerate(runs):
+                self._attach(i, run)
+            self._create_view()
+            for i, run in enumerate(runs):
+                self._load_scores(i, run, scores[i] if i < len(scores) else None)
+        except BaseException:
+            self.db.close()
+            raise
 
     # -- opening ---------------------------------------------------------------------------
     def _attach(self, i: int, run: Path) -> None:
@@ -160,8 +163,10 @@ class RunIndex:
             row = _json_or_none(line)
             if not isinstance(row, dict) or "instance_id" not in row or "score" not in row:
                 raise ViewerError(f"{path}:{n}: not a scores row (instance_id, sample, score)")
-            # A rerank of several runs writes all their episodes in the first run's file.
-            if row.get("run") and Path(str(row["run"])).resolve() != here:
+            # A rerank of several runs writes all their episodes in the first run's file; its
+            # run paths may be relative to wherever it ran, so the directory name also matches.
+            other = Path(str(row.get("run") or here))
+            if other.resolve() != here and other.name != here.name:
                 continue
             info = {k: row[k] for k in ("p_yes", "signals", "hybrid") if k in row}
             rows.append(
