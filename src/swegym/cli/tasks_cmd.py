@@ -157,3 +157,44 @@ def check(
         )
     if report["ok"] != report["total"]:
         raise typer.Exit(1)
+
+
+@app.command("version")
+def version(
+    tasks: str = TasksOpt,
+    mirror: list[str] = typer.Option(None, "--mirror", help="owner/repo=PATH: a clone with tags."),
+    ids: list[str] = IdsOpt,
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the tasks with empty versions filled (.jsonl/.parquet)."
+    ),
+    redetect: bool = typer.Option(
+        False, "--all", help="Detect every task's version, also those that have one (to compare)."
+    ),
+) -> None:
+    """Detect the versions of tasks that have none (SWE-Gym's rule per repository).
+
+    Exits 1 when a version cannot be detected. Example:
+    swegym tasks version --tasks rebuilt.jsonl --mirror getmoto/moto=../moto --out filled.jsonl
+    """
+    from swegym.cli.common import mirrors as parse_mirror_opts
+    from swegym.sources.versions import detect_versions
+    from swegym.tasks.export import export_tasks
+
+    filled, rows = detect_versions(get_tasks(tasks, ids, False), parse_mirror_opts(mirror), redetect=redetect)
+    for r in rows:
+        if r.error:
+            typer.secho(f"{r.instance_id}: {r.error}", fg="red", err=True)
+        elif r.detected:
+            same = (
+                ""
+                if not r.given
+                else ("  (same as given)" if r.given == r.detected else f"  (given {r.given})")
+            )
+            typer.echo(f"{r.instance_id}\t{r.detected}\t{r.method}: {r.raw}{same}")
+        else:
+            typer.echo(f"{r.instance_id}\t{r.given}\tgiven")
+    if out is not None:
+        export_tasks(filled, out)
+        typer.echo(f"wrote {len(filled)} tasks to {out}")
+    if any(r.error for r in rows):
+        raise typer.Exit(1)

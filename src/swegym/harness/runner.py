@@ -30,6 +30,7 @@ from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.factory import open_sandbox
 from swegym.sandbox.layout import INPUT_MOUNT, REPO_MOUNT, TOOLS_MOUNT, Layout
 from swegym.sources.materialize import Mirrors, materialize, source_task
+from swegym.sources.versions import with_version
 from swegym.tasks.model import Task
 
 __all__ = ["PATCH_FAILED", "TEST_PATCH_FAILED", "Prepared", "TestRun", "prepare", "run_tests", "test_targets"]
@@ -61,7 +62,11 @@ def test_targets(task: Task) -> list[str]:
 
 
 def prepare(task: Task, mirrors: Mirrors | None = None, spec_dirs: SpecDirs = ()) -> Prepared:
-    """Materialize the repo and build (or reuse) its environment (specs also from ``spec_dirs``)."""
+    """Materialize the repo and build (or reuse) its environment (specs also from ``spec_dirs``).
+
+    A task without a version gets the detected one (``Prepared.task`` carries it)."""
+    if not task.version:
+        task = with_version(task, mirrors, materialize(task, mirrors))
     spec = get_spec(task.repo, task.version, spec_dirs)
     repo_dir = materialize(task, mirrors)
     # A derived base (a synthetic task's bug) shares the environment of its clean source, built

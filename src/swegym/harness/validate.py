@@ -138,6 +138,7 @@ def validate_task(
     )
     try:
         prep = prepare(task, mirrors, spec_dirs)
+        task = prep.task  # with its version, when it was detected
         before: list[dict[str, str]] = []
         after: list[dict[str, str]] = []
         for i in range(runs):

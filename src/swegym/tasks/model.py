@@ -40,7 +40,11 @@ class Task(BaseModel):
     problem_statement: str = Field(description="The issue text given to the agent.")
     hints_text: str = ""
     created_at: str = ""
-    version: str = Field(min_length=1, description="Key into the env spec table with `repo`.")
+    version: str = Field(
+        default="",
+        description="Key into the env spec table with `repo`; empty: detected from the repository "
+        "at the base commit (swegym.sources.versions) when the task is prepared.",
+    )
     FAIL_TO_PASS: list[str] = Field(default_factory=list)
     PASS_TO_PASS: list[str] = Field(default_factory=list)
     environment_setup_commit: str | None = None
