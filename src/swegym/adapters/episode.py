@@ -89,21 +89,30 @@ class TextEpisode:
         obs, reward, terminated, truncated, info = self.env.step(call)
         if terminated or truncated:
             self.result = info
-            verdict = info["verdict"]
-            return StepResult(
-                observation=None,
-                reward=float(reward),
-                done=True,
-                info={
-                    "outcome": str(verdict.outcome.value),
-                    "resolved": None if verdict.outcome is Outcome.INFRA_ERROR else verdict.credited,
-                    "reason": info.get("reason"),
-                    "diff": info.get("diff", ""),
-                },
-            )
+            return self._final(float(reward), info)
         text = clip(obs, self.config.max_observation_chars)
         content = f"EXECUTION RESULT of [{call.name or 'invalid call'}]:\n{text}"
         return StepResult(observation={"role": "user", "content": content}, info={"tool": call.name})
+
+    def end(self, reason: str) -> StepResult:
+        """End a running episode now (the framework stopped it: a limit of its own); graded."""
+        if self.result is None:
+            _, self.result = self.env.unwrapped.end_episode(reason)
+        return self._final(0.0 if self.result is None else float(self.result["reward"]), self.result)
+
+    def _final(self, reward: float, info: dict[str, Any]) -> StepResult:
+        verdict = info["verdict"]
+        return StepResult(
+            observation=None,
+            reward=reward,
+            done=True,
+            info={
+                "outcome": str(verdict.outcome.value),
+                "resolved": None if verdict.outcome is Outcome.INFRA_ERROR else verdict.credited,
+                "reason": info.get("reason"),
+                "diff": info.get("diff", ""),
+            },
+        )
 
     def close(self) -> None:
         """Free the sandbox (an episode closed before its end is not graded)."""
