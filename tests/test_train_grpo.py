@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from swegym.errors import TrainError
+from swegym.errors import ModelError, TrainError
 from swegym.tasks.loaders import load_tasks
 from swegym.train.grpo import GRPOTrainConfig, run_grpo
 
@@ -99,3 +99,46 @@ def test_grpo_two_steps_store_checkpoint_and_resume(tiny_model: Path, tmp_path: 
     )
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout)["totals"]["episodes"] == 4
+
+
+def test_policy_tokens_are_the_chat_template_of_the_episode(tiny_model: Path) -> None:
+    """prompt_ids + completion_ids decode to the template's rendering of the whole conversation,
+    and env_mask is 1 exactly on the sampled replies (what GRPO learns from)."""
+    import transformers
+
+    from swegym.train.grpo_policy import PolicyModel, render
+
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    replies = ["<function=execute_bash>\n<parameter=command>ls</parameter>\n</function>", "thinking"]
+    sampled: list[list[int]] = []
+
+    def generator(ids: list[int], max_new: int) -> tuple[list[int], None]:
+        out = [*tok(replies[len(sampled)], add_special_tokens=False)["input_ids"], tok.eos_token_id]
+        sampled.append(out)
+        return out, None
+
+    policy = PolicyModel(generator, tok, max_new_tokens=64, max_completion_tokens=512)
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "fix it"}]
+    first = policy.complete(messages, [])
+    assert first.tool_calls[0].name == "execute_bash" and first.tool_calls[0].arguments == {"command": "ls"}
+    messages += [
+        {"role": "assistant", "content": first.content},
+        {"role": "user", "content": "EXECUTION RESULT of [execute_bash]:\nsetup.py"},
+    ]
+    second = policy.complete(messages, [])
+    assert second.tool_calls == [] and second.content == "thinking"
+    messages.append({"role": "assistant", "content": second.content})
+
+    traj = policy.traj
+    text = tok.decode(traj.prompt_ids + traj.completion_ids, skip_special_tokens=False)
+    full = render(tok, messages, False)
+    assert full.startswith(text) and full[len(text) :].strip() == ""
+    learnt = [t for t, m in zip(traj.completion_ids, traj.env_mask, strict=True) if m]
+    assert learnt == sampled[0] + sampled[1]
+    assert len(traj.completion_ids) > len(learnt)  # the tool result is in, masked out
+
+    tight = PolicyModel(generator, tok, max_new_tokens=64, max_completion_tokens=3)
+    sampled.clear()
+    tight.complete(messages[:2], [])
+    with pytest.raises(ModelError, match="budget"):  # the episode's token budget ends it
+        tight.complete(messages[:4], [])
