@@ -236,3 +236,65 @@ def test_empty_version_validates_with_the_detected_version(
     assert res.FAIL_TO_PASS == ["tests/test_vcalc.py::test_upper"]
     assert res.task is not None and res.task.version == "0.1"
     assert res.task.meta["version_detected"] == {"version": "0.1", "raw": "0.1.3.dev0", "method": "file"}
+
+
+# -- a command rule: the repository's own code, run in the sandbox ------------------------------
+
+
+def _command_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], timeout: float = 60
+) -> None:
+    rules = tmp_path / "cmd-rules.json"
+    rules.write_text(
+        json.dumps({"fixture/vcalc": {"method": "command", "command": argv, "timeout": timeout}})
+    )
+    monkeypatch.setenv("SWEGYM_VERSION_RULES", str(rules))
+
+
+@pytest.mark.sandbox
+def test_command_rule_runs_in_the_sandbox(
+    vcalc: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from swegym.harness.versioncmd import sandbox_runner
+
+    task = vcalc["task"]
+    assert isinstance(task, Task)
+    mirrors = {"fixture/vcalc": str(vcalc["mirror"])}
+    _command_rule(
+        tmp_path, monkeypatch, ["python3", "-c", "import vcalc; print('noise'); print(vcalc.__version__)"]
+    )
+    with pytest.raises(VersionDetectionError, match="runs only in a sandbox"):
+        detect_version(task, mirrors)
+    found = detect_version(task, mirrors, run_command=sandbox_runner())
+    assert (found.version, found.raw, found.method) == ("0.1", "0.1.3.dev0", "command")
+
+
+@pytest.mark.sandbox
+def test_hostile_version_command_is_contained(
+    vcalc: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository's version command cannot reach the network, change the cached repo, run
+    past its timeout, or hand back an unbounded key."""
+    from swegym.harness.versioncmd import sandbox_runner
+    from swegym.sandbox.config import SandboxConfig
+    from swegym.sources.materialize import materialize
+
+    task = vcalc["task"]
+    assert isinstance(task, Task)
+    mirrors = {"fixture/vcalc": str(vcalc["mirror"])}
+    cached = materialize(task, mirrors) / "vcalc" / "__init__.py"
+    before = cached.read_text()
+    run = sandbox_runner(SandboxConfig(network=True))  # the runner turns the network off anyway
+    net = "import socket; socket.create_connection(('1.1.1.1', 53), timeout=3); print('1.0')"
+    _command_rule(
+        tmp_path, monkeypatch, ["sh", "-c", f"echo 'X = 1' > vcalc/__init__.py; python3 -c \"{net}\""]
+    )
+    with pytest.raises(VersionDetectionError, match="Network is unreachable"):
+        detect_version(task, mirrors, run_command=run)
+    assert cached.read_text() == before
+    _command_rule(tmp_path, monkeypatch, ["sleep", "30"], timeout=1)
+    with pytest.raises(VersionDetectionError, match="timed out"):
+        detect_version(task, mirrors, run_command=run)
+    _command_rule(tmp_path, monkeypatch, ["python3", "-c", "print('9' * 5000)"])
+    with pytest.raises(VersionDetectionError, match="no usable key"):
+        detect_version(task, mirrors, run_command=run)

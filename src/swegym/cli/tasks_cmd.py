@@ -177,10 +177,14 @@ def version(
     swegym tasks version --tasks rebuilt.jsonl --mirror getmoto/moto=../moto --out filled.jsonl
     """
     from swegym.cli.common import mirrors as parse_mirror_opts
+    from swegym.harness.versioncmd import sandbox_runner
     from swegym.sources.versions import detect_versions
     from swegym.tasks.export import export_tasks
 
-    filled, rows = detect_versions(get_tasks(tasks, ids, False), parse_mirror_opts(mirror), redetect=redetect)
+    rows_in = get_tasks(tasks, ids, False)
+    filled, rows = detect_versions(
+        rows_in, parse_mirror_opts(mirror), redetect=redetect, run_command=sandbox_runner()
+    )
     for r in rows:
         if r.error:
             typer.secho(f"{r.instance_id}: {r.error}", fg="red", err=True)

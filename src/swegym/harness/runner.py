@@ -25,6 +25,7 @@ from swegym.harness.script import (
     Canary,
     grading_script,
 )
+from swegym.harness.versioncmd import sandbox_runner
 from swegym.sandbox.base import ExecRequest, ExecResponse
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.factory import open_sandbox
@@ -66,7 +67,7 @@ def prepare(task: Task, mirrors: Mirrors | None = None, spec_dirs: SpecDirs = ()
 
     A task without a version gets the detected one (``Prepared.task`` carries it)."""
     if not task.version:
-        task = with_version(task, mirrors, materialize(task, mirrors))
+        task = with_version(task, mirrors, materialize(task, mirrors), sandbox_runner())
     spec = get_spec(task.repo, task.version, spec_dirs)
     repo_dir = materialize(task, mirrors)
     # A derived base (a synthetic task's bug) shares the environment of its clean source, built

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -26,11 +27,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from swegym.errors import SourceError
+from swegym.sources.describe import setuptools_scm_version, versioneer_version
 from swegym.sources.gitutil import git
 from swegym.sources.materialize import Mirrors, materialize
 from swegym.tasks.model import Task
 
 RULES_ENV = "SWEGYM_VERSION_RULES"
+MAX_KEY = 64
+"""Longest version key accepted (a command's output is the repository's, so it is bounded)."""
+
+CommandRunner = Callable[[list[str], Path, float], str]
+"""Runs argv in the repository at ``Path`` (its base commit) in a sandbox within the timeout and
+returns its output; ``swegym.harness.versioncmd.sandbox_runner`` is the one validate uses."""
 DEFAULT_PATTERNS = [r"__version__ = ['\"](.*)['\"]", r"VERSION = \((.*)\)"]
 """Method A's regexes in SWE-Gym's fork, tried in order (first group of the first match)."""
 
@@ -44,10 +52,16 @@ class VersionRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["file", "versioneer", "setuptools-scm", "describe"]
+    method: Literal["file", "versioneer", "setuptools-scm", "describe", "command"]
     path: str | None = Field(default=None, description="The version file ('file' only).")
     patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS))
     tag_prefix: str = Field(default="", description="versioneer's tag_prefix (e.g. 'v' for pandas).")
+    command: list[str] = Field(
+        default_factory=list,
+        description="'command' only: argv run in /testbed inside the sandbox (network off, writes "
+        "discarded); the last line it prints is the raw version.",
+    )
+    timeout: float = Field(default=120.0, gt=0, le=1800, description="Seconds for the command.")
 
 
 class DetectedVersion(BaseModel):
@@ -107,6 +121,8 @@ def _parse_rules(text: str, where: str) -> dict[str, VersionRule]:
             raise VersionDetectionError(f"{where}: {repo}: field '{field}': {err['msg']}") from None
         if rule.method == "file" and not rule.path:
             raise VersionDetectionError(f"{where}: {repo}: method 'file' needs 'path'")
+        if rule.method == "command" and not rule.command:
+            raise VersionDetectionError(f"{where}: {repo}: method 'command' needs 'command' (an argv list)")
         for pattern in rule.patterns:
             try:
                 re.compile(pattern)
@@ -116,16 +132,28 @@ def _parse_rules(text: str, where: str) -> dict[str, VersionRule]:
     return out
 
 
-def raw_version(rule: VersionRule, git_dir: Path, commit: str) -> str:
-    """The raw version string that ``rule`` gives for ``commit`` of the repository in ``git_dir``."""
+def raw_version(
+    rule: VersionRule, git_dir: Path, commit: str, run_command: CommandRunner | None = None
+) -> str:
+    """The raw version string that ``rule`` gives for ``commit`` of the repository in ``git_dir``
+    (for a 'command' rule: ``git_dir`` is the materialized repo, and ``run_command`` runs it)."""
+    if rule.method == "command":
+        if run_command is None:
+            raise VersionDetectionError(f"{rule.command}: a command rule runs only in a sandbox")
+        lines = [ln.strip() for ln in run_command(rule.command, git_dir, rule.timeout).splitlines()]
+        return ([ln for ln in lines if ln][-1:] or [""])[0]
     if rule.method == "file":
         assert rule.path is not None  # checked when the rule was parsed
         return _from_file(rule, git_dir, commit)
-    _need_tags(git_dir)
+    if not git(git_dir, "tag", "--list", check=False).strip():
+        raise VersionDetectionError(
+            f"{git_dir}: the repository has no tags, which this version rule reads; "
+            "pass a full clone with --mirror owner/repo=PATH"
+        )
     if rule.method == "versioneer":
-        return _versioneer(git_dir, commit, rule.tag_prefix)
+        return versioneer_version(git_dir, commit, rule.tag_prefix)
     if rule.method == "setuptools-scm":
-        return _setuptools_scm(git_dir, commit)
+        return setuptools_scm_version(git_dir, commit)
     out = git(git_dir, "describe", commit, check=False).strip()
     if not out:
         raise VersionDetectionError(f"{git_dir}: `git describe {commit[:12]}` finds no annotated tag")
@@ -144,61 +172,15 @@ def _from_file(rule: VersionRule, git_dir: Path, commit: str) -> str:
     raise VersionDetectionError(f"{path} at {commit[:12]}: no line matches {rule.patterns}")
 
 
-def _need_tags(git_dir: Path) -> None:
-    if not git(git_dir, "tag", "--list", check=False).strip():
-        raise VersionDetectionError(
-            f"{git_dir}: the repository has no tags, which this version rule reads; "
-            "pass a full clone with --mirror owner/repo=PATH"
-        )
-
-
-def _describe_long(git_dir: Path, commit: str, *extra: str) -> tuple[str, int, str] | None:
-    """(tag, distance, 7-hex) of ``git describe --tags --long``, or None when no tag is found."""
-    out = git(git_dir, "describe", "--tags", "--long", *extra, commit, check=False).strip()
-    match = re.fullmatch(r"(.+)-(\d+)-g([0-9a-f]+)", out)
-    if not match:
-        return None
-    return match.group(1), int(match.group(2)), match.group(3)[:7]
-
-
-def _versioneer(git_dir: Path, commit: str, prefix: str) -> str:
-    """versioneer's ``pep440`` style: TAG, TAG+N.gHEX, or 0+untagged.N.gHEX without a tag."""
-    full = git(git_dir, "rev-parse", f"{commit}^{{commit}}").strip()
-    found = (
-        _describe_long(git_dir, commit, f"--match={prefix}*") if prefix else _describe_long(git_dir, commit)
-    )
-    if found is None:
-        count = git(git_dir, "rev-list", "--count", full).strip()
-        return f"0+untagged.{count}.g{full[:7]}"
-    tag, distance, _ = found
-    tag = tag.removeprefix(prefix)
-    if distance == 0:
-        return tag
-    return f"{tag}{'.' if '+' in tag else '+'}{distance}.g{full[:7]}"
-
-
-def _setuptools_scm(git_dir: Path, commit: str) -> str:
-    """setuptools_scm's default (guess-next-dev, node-and-date) for a clean checkout."""
-    full = git(git_dir, "rev-parse", f"{commit}^{{commit}}").strip()
-    found = _describe_long(git_dir, commit, "--match=*[0-9]*")
-    if found is None:
-        count = git(git_dir, "rev-list", "--count", full).strip()
-        return f"0.1.dev{count}+g{full[:7]}"
-    tag, distance, _ = found
-    match = re.search(r"[vV]?(\d+(?:\.\d+){0,2}[^+]*)", tag)
-    version = match.group(1) if match else tag
-    if distance == 0:
-        return version
-    if re.fullmatch(r"[\d.]+", version):  # a release: bump its last number
-        version = re.sub(r"(\d+)$", lambda m: str(int(m.group(1)) + 1), version)
-    return f"{version}.dev{distance}+g{full[:7]}"
-
-
 def detect_version(
-    task: Task, mirrors: Mirrors | None = None, repo_dir: Path | None = None
+    task: Task,
+    mirrors: Mirrors | None = None,
+    repo_dir: Path | None = None,
+    run_command: CommandRunner | None = None,
 ) -> DetectedVersion:
     """The version of ``task`` by its repository's rule, read from its mirror (a local git
-    repository with tags) or, for file rules, from ``repo_dir`` (the materialized repo)."""
+    repository with tags) or, for file rules, from ``repo_dir`` (the materialized repo, made when
+    not given); a command rule runs with ``run_command`` in the materialized repo."""
     rule = load_rules().get(task.repo.lower())
     if rule is None:
         raise VersionDetectionError(
@@ -206,25 +188,30 @@ def detect_version(
             f"'version' or add a rule in a JSON file named by ${RULES_ENV}"
         )
     mirror = (mirrors or {}).get(task.repo)
-    git_dir = Path(mirror) if mirror and Path(mirror).is_dir() else repo_dir
+    git_dir = Path(mirror) if mirror and Path(mirror).is_dir() and rule.method != "command" else repo_dir
     if git_dir is None:
         git_dir = materialize(task, mirrors)  # file rules read the work tree; tag rules say why not
     try:
-        raw = raw_version(rule, git_dir, task.base_commit)
+        raw = raw_version(rule, git_dir, task.base_commit, run_command)
     except VersionDetectionError as exc:
         raise VersionDetectionError(f"{task.instance_id}: cannot detect its version: {exc}") from None
     version = normalize_version(raw)
-    if not version:
-        raise VersionDetectionError(f"{task.instance_id}: version {raw!r} normalises to nothing")
-    return DetectedVersion(version=version, raw=raw, method=rule.method)
+    if not version or len(version) > MAX_KEY:
+        raise VersionDetectionError(f"{task.instance_id}: version {raw[:80]!r} gives no usable key")
+    return DetectedVersion(version=version, raw=raw[:200], method=rule.method)
 
 
-def with_version(task: Task, mirrors: Mirrors | None = None, repo_dir: Path | None = None) -> Task:
+def with_version(
+    task: Task,
+    mirrors: Mirrors | None = None,
+    repo_dir: Path | None = None,
+    run_command: CommandRunner | None = None,
+) -> Task:
     """``task`` itself when it has a version, else a copy with the detected one (and how it was
     found in ``meta.version_detected``)."""
     if task.version:
         return task
-    found = detect_version(task, mirrors, repo_dir)
+    found = detect_version(task, mirrors, repo_dir, run_command)
     meta = {**task.meta, "version_detected": found.model_dump()}
     return task.model_copy(update={"version": found.version, "meta": meta})
 
@@ -241,7 +228,11 @@ class VersionRow(BaseModel):
 
 
 def detect_versions(
-    tasks: list[Task], mirrors: Mirrors | None = None, *, redetect: bool = False
+    tasks: list[Task],
+    mirrors: Mirrors | None = None,
+    *,
+    redetect: bool = False,
+    run_command: CommandRunner | None = None,
 ) -> tuple[list[Task], list[VersionRow]]:
     """Fill the versions of ``tasks`` that have none (every task's with ``redetect``, to compare
     with the given ones; a given version is kept). Returns the tasks and one row per task."""
@@ -254,7 +245,7 @@ def detect_versions(
             rows.append(row)
             continue
         try:
-            found = detect_version(task, mirrors)
+            found = detect_version(task, mirrors, run_command=run_command)
         except SourceError as exc:
             row.error = str(exc)
             out.append(task)
