@@ -99,6 +99,10 @@ def test_grpo_two_steps_store_checkpoint_and_resume(tiny_model: Path, tmp_path: 
     )
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout)["totals"]["episodes"] == 4
+    from swegym.rollouts.export import export_run
+    from swegym.rollouts.store import RunStore
+
+    assert export_run(RunStore(out, create=False), "jsonl", tmp_path / "episodes.jsonl") == 4
 
 
 def test_policy_tokens_are_the_chat_template_of_the_episode(tiny_model: Path) -> None:
