@@ -9,17 +9,20 @@ grading. Limits on turns, time and context are wrappers (``swegym.agent.wrappers
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 from pydantic import BaseModel, Field
 
 from swegym.agent.diffscript import DIFF_OUT, EXTRA_PATHS, diff_script
 from swegym.agent.models.base import ToolCall
 from swegym.agent.prompts import task_prompt
 from swegym.agent.schemas import TOOLS
+from swegym.agent.spaces import TextSpace, ToolCallSpace
 from swegym.agent.tools import ToolExecutor, parse_arguments
 from swegym.errors import SwegymError
 from swegym.harness.grader import grade_diff
@@ -29,6 +32,11 @@ from swegym.sandbox.base import Sandbox
 from swegym.sandbox.config import SandboxConfig
 from swegym.sandbox.factory import open_sandbox
 from swegym.tasks.model import Task
+
+ENV_ID = "swegym/SWEEnv-v0"
+"""Gymnasium id: ``gymnasium.make(ENV_ID, task=task)``."""
+
+__all__ = ["ENV_ID", "EnvConfig", "SWEEnv", "TextSpace", "ToolCallSpace", "to_tool_call"]
 
 
 class EnvConfig(BaseModel):
@@ -42,20 +50,6 @@ class EnvConfig(BaseModel):
     """Grade the final diff when the episode ends (reward 1.0 if it resolves the task)."""
     mirrors: dict[str, str] = Field(default_factory=dict)
     """owner/repo -> local git mirror, for git-sourced tasks."""
-
-
-class TextSpace(gym.spaces.Space[str]):
-    """Any string (observations are free text)."""
-
-    def contains(self, x: Any) -> bool:
-        return isinstance(x, str)
-
-
-class ToolCallSpace(gym.spaces.Space[Any]):
-    """A tool call: a `ToolCall`, a dict {"name", "arguments"}, or its JSON text."""
-
-    def contains(self, x: Any) -> bool:
-        return isinstance(x, ToolCall | dict | str)
 
 
 def to_tool_call(action: Any) -> ToolCall:
@@ -79,11 +73,24 @@ def to_tool_call(action: Any) -> ToolCall:
 class SWEEnv(gym.Env[str, Any]):
     """One task episode in a sandbox; see the module docstring for the contract."""
 
-    metadata = {"render_modes": ["ansi"]}  # noqa: RUF012 - gymnasium's declared attribute
+    # gymnasium's declared attribute; render() is text, the fps only tells viewers not to expect video.
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}  # noqa: RUF012
 
-    def __init__(self, config: EnvConfig | None = None, task: Task | None = None) -> None:
+    def __init__(
+        self, config: EnvConfig | None = None, task: Task | None = None, render_mode: str | None = None
+    ) -> None:
         self.config = config or EnvConfig()
         self.task = task
+        self.render_mode = render_mode
+        if self.spec is None:
+            # Declared nondeterministic: info carries wall-clock timings and agent commands may
+            # read the clock, so Gymnasium's same-seed-same-step check does not apply.
+            self.spec = EnvSpec(
+                ENV_ID,
+                entry_point=f"{__name__}:SWEEnv",
+                nondeterministic=True,
+                kwargs={"config": self.config, "task": task},
+            )
         self.observation_space = TextSpace()
         self.action_space = ToolCallSpace()
         self.tools = TOOLS
@@ -119,7 +126,8 @@ class SWEEnv(gym.Env[str, Any]):
         obs = task_prompt(task)
         self.context_chars = len(obs)
         self.reported_prompt_tokens = 0
-        return obs, {"instance_id": task.instance_id, "repo": task.repo, "tools": self.tools}
+        # A fresh copy each time: a caller mutating one reset's info must not change the next one.
+        return obs, {"instance_id": task.instance_id, "repo": task.repo, "tools": copy.deepcopy(self.tools)}
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.executor is None or self.ended is not None:
@@ -207,3 +215,7 @@ class SWEEnv(gym.Env[str, Any]):
             self.sandbox.close()
             self.sandbox = None
         self.executor = None
+
+
+if ENV_ID not in gym.registry:
+    gym.register(ENV_ID, entry_point=f"{__name__}:SWEEnv", nondeterministic=True)

@@ -13,6 +13,7 @@ from swegym.cli import (
     experiment_cmd,
     rerank_cmd,
     rollout_cmd,
+    serve_cmd,
     tasks_cmd,
     train_cmd,
     validate_cmd,
@@ -38,6 +39,7 @@ app.command("export")(rollout_cmd.export)
 app.add_typer(train_cmd.app, name="train")
 app.command("rerank")(rerank_cmd.rerank)
 app.add_typer(experiment_cmd.app, name="experiment")
+app.command("serve-env")(serve_cmd.serve_env)
 app.command("view")(view_cmd.view)
 
 
