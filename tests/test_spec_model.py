@@ -66,6 +66,8 @@ def test_legacy_specs_keep_their_build_key() -> None:
         {"exclude_newer_packages": {"setuptools": "2024-01-01"}},
         {"compile_bytecode": False},
         {"build_pins": ["cython<3"]},
+        {"compile_scope": "all"},
+        {"warm_imports": ["numpy"]},
     ],
 )
 def test_every_build_field_changes_the_key(change: dict[str, object]) -> None:
@@ -336,3 +338,25 @@ def test_shell_quoting_of_hostile_values() -> None:
     )
     script = build_script(spec, "/usr/bin/python3")
     assert f"export X={shlex.quote('$(touch /tmp/pwned)')}" in script and "'a; rm -rf /'" in script
+
+
+def test_bytecode_scope_reaches_the_script() -> None:
+    import re
+
+    from swegym.envs.buildscript import TEST_FILES_RE
+
+    imports = build_script(EnvSpec(python="3.11", warm_imports=["boto3", "moto.core"]), "/py")
+    assert "compileall -q -j 0 -x" in imports and '"$VIRTUAL_ENV/lib"' not in imports
+    assert imports.rstrip().endswith("boto3 moto.core ) || true")
+    everything = build_script(EnvSpec(python="3.11", compile_scope="all"), "/py")
+    assert 'compileall -q -j 0 "$VIRTUAL_ENV/lib"' in everything
+    assert "compileall" not in build_script(EnvSpec(python="3.11", compile_bytecode=False), "/py")
+    pattern = re.compile(TEST_FILES_RE)
+    tests = [
+        "/testbed/tests/test_a.py",
+        "/testbed/moto/conftest.py",
+        "/testbed/pkg/x_test.py",
+        "/testbed/test_b.py",
+    ]
+    assert all(pattern.search(p) for p in tests)
+    assert not any(pattern.search(p) for p in ["/testbed/moto/core/models.py", "/testbed/pkg/contest.py"])

@@ -109,6 +109,17 @@ def load_built(spec: EnvSpec) -> BuiltEnv | None:
     return BuiltEnv(path, spec, python, info) if info.get("ok") else None
 
 
+def _unshared_bytes(root: Path) -> int:
+    """Bytes of the files only this env holds (hard links into uv's cache are shared)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            st = os.lstat(os.path.join(dirpath, name))
+            if st.st_nlink == 1:
+                total += st.st_size
+    return total
+
+
 def _keep_repo_changes(upper: Path, dest: Path) -> None:
     """Turn the build's overlay upper layer into ``repo-extra`` (no .git, no whiteouts)."""
     shutil.rmtree(upper / ".git", ignore_errors=True)
@@ -218,6 +229,7 @@ def _build_into(
         "python_executable": str(python.executable),
         "build_seconds": round(seconds, 2),
         "size_mb": round(dir_size(staging / "env") / 2**20, 1),
+        "unshared_mb": round(_unshared_bytes(staging / "env") / 2**20, 1),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_log": "build.log",
     }

@@ -122,9 +122,42 @@ def build_script(
     lines += [_render(cmd) for cmd in step_commands(spec)]
     lines.append('uv pip freeze > /tmp/freeze.txt && cp /tmp/freeze.txt "$VIRTUAL_ENV/swegym-freeze.txt"')
     if spec.compile_bytecode:
-        # Once, after every step (not per install): the venv's bytecode, and the repo's, which
-        # lands in the overlay's upper layer, hence in repo-extra, so every episode and test run
-        # starts from compiled modules instead of compiling them again.
-        compile_all = f'"$VIRTUAL_ENV/bin/python" -m compileall -q -j 0 "$VIRTUAL_ENV/lib" {REPO_MOUNT}'
-        lines.append(f"{compile_all} > /dev/null 2>&1 || true")
+        lines += compile_lines(spec)
     return "\n".join(lines)
+
+
+TEST_FILES_RE = r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$"
+"""Files compileall leaves alone in the repo: pytest rewrites and caches test modules itself."""
+
+_WARM = """
+import importlib, os, sys
+names = ["pytest", *sys.argv[1:]]
+skip = {"tests", "test", "testing", "docs", "doc", "benchmarks", "examples", "scripts", "build"}
+for root in (".", "src"):
+    if os.path.isdir(root):
+        names += [n for n in sorted(os.listdir(root)) if n not in skip and n.isidentifier()
+                  and os.path.isfile(os.path.join(root, n, "__init__.py"))]
+for name in dict.fromkeys(names):
+    try:
+        importlib.import_module(name)
+    except BaseException as exc:
+        print("swegym: warm import", name, "failed:", repr(exc)[:200])
+"""
+
+
+def compile_lines(spec: EnvSpec) -> list[str]:
+    """Bytecode, once after every step (not per install). The repo's own modules (not its
+    tests: pytest rewrites those) are compiled into the overlay's upper layer, hence into
+    repo-extra; from the venv, ``compile_scope='imports'`` keeps what importing pytest, the
+    repo's packages and ``warm_imports`` loads (the modules test runs use), ``'all'`` every file.
+    Episodes and test runs then start from compiled modules instead of compiling them again."""
+    py = '"$VIRTUAL_ENV/bin/python"'
+    out = [
+        f"{py} -m compileall -q -j 0 -x {shlex.quote(TEST_FILES_RE)} {REPO_MOUNT} > /dev/null 2>&1 || true"
+    ]
+    if spec.compile_scope == "all":
+        out.append(f'{py} -m compileall -q -j 0 "$VIRTUAL_ENV/lib" > /dev/null 2>&1 || true')
+    else:
+        warm = shlex.join(spec.warm_imports)
+        out.append(f"( cd {REPO_MOUNT} && timeout 600 {py} -c {shlex.quote(_WARM)} {warm} ) || true")
+    return out

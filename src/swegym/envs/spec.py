@@ -75,7 +75,15 @@ class EnvSpec(BaseModel):
     edits: list[RepoEdit] = Field(default_factory=list, description="Repo edits before the install.")
     submodules: list[Submodule] = Field(default_factory=list, description="Submodules the build needs.")
     requires: list[SystemTool] = Field(default_factory=list, description="Host programs needed.")
-    compile_bytecode: bool = Field(default=True, description="Compile the venv and /testbed at build time.")
+    compile_bytecode: bool = Field(default=True, description="Compile bytecode at build time.")
+    compile_scope: Literal["imports", "all"] = Field(
+        default="imports",
+        description="'imports': the repo's modules (not its tests) and what importing pytest, the "
+        "repo's packages and warm_imports loads from the venv; 'all': every file of the venv too.",
+    )
+    warm_imports: list[str] = Field(
+        default_factory=list, description="Modules imported once at build time so their bytecode is kept."
+    )
     test_cmd: str = "python -m pytest -rA -p no:cacheprovider"
     test_select: Literal["files", "mypy_cases"] = Field(
         default="files",
