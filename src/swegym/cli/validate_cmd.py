@@ -49,6 +49,13 @@ def validate(
         "--date-check/--no-date-check",
         help="Run each patch once more at a distant second date to flag date-dependent tests.",
     ),
+    labels: str = typer.Option(
+        "published",
+        "--labels",
+        help="Tasks that carry FAIL_TO_PASS/PASS_TO_PASS: 'published' keeps and checks them "
+        "(truncated ids mapped), 'derived' grades with the labels the runs derive. Either way "
+        "the agreement of the two is reported. Tasks without labels always get derived ones.",
+    ),
     executor: str = ExecutorOpt,
     ray_address: str | None = RayAddressOpt,
 ) -> None:
@@ -59,6 +66,8 @@ def validate(
     rows = get_tasks(tasks, ids, skip_invalid)
     if clock not in (None, "task", "real"):
         raise typer.BadParameter("--clock must be 'task' or 'real'")
+    if labels not in ("published", "derived"):
+        raise typer.BadParameter("--labels must be 'published' or 'derived'")
     config = SandboxConfig.model_validate({"clock": clock} if clock else {})
     with use_executor(executor_scope(executor, ray_address, config)):
         summary = validate_tasks(
@@ -71,20 +80,22 @@ def validate(
             quiet=as_json,
             config=config,
             date_check=date_check,
+            labels="derived" if labels == "derived" else "published",
         )
     print_summary(summary, as_json=as_json)
 
 
 def print_summary(summary: ValidationSummary, *, as_json: bool) -> None:
-    """The summary as JSON, or a table of every task's result and the totals."""
+    """The summary as JSON (with every task's result), or a table of them and the totals."""
     if as_json:
-        typer.echo(summary.to_json())
+        typer.echo(summary.to_json(with_results=True))
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="validation")
-    for col in ("instance_id", "status", "F2P", "P2P", "flaky", "dated", "seconds", "reason"):
+    cols = ("instance_id", "status", "F2P", "P2P", "flaky", "dated", "build s", "test s", "labels", "reason")
+    for col in cols:
         table.add_column(col)
     for r in sorted(summary.results, key=lambda r: r.instance_id):
         color = {"valid": "green", "invalid": "yellow", "error": "red"}[r.status]
@@ -95,7 +106,9 @@ def print_summary(summary: ValidationSummary, *, as_json: bool) -> None:
             str(len(r.PASS_TO_PASS)),
             str(len(r.flaky)),
             str(len(r.date_dependent)),
-            f"{r.seconds:.1f}",
+            f"{r.build_seconds:.1f}",
+            f"{r.test_seconds:.1f}",
+            r.agreement.describe()[:40] if r.agreement else r.labels,
             r.reason[:80],
         )
     console = Console()
@@ -104,6 +117,12 @@ def print_summary(summary: ValidationSummary, *, as_json: bool) -> None:
         f"total {summary.total}  valid {summary.valid}  invalid {summary.invalid}  "
         f"errors {summary.errors}  -> {summary.tasks_file}"
     )
+    if summary.agreement:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.agreement.items()))
+        console.print(f"published labels vs derived: {counts} (why: --json, or {summary.results_file})")
+    logs = sorted({r.build_log for r in summary.results if r.build_log})
+    if logs:
+        console.print("env build logs: " + ", ".join(logs))
     if summary.date_dependent:
         clocks = ", ".join(f"{k} {v}" for k, v in sorted(summary.clocks.items()))
         console.print(

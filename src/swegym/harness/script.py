@@ -81,6 +81,15 @@ cp .git/index "$GIT_INDEX_FILE" 2>/dev/null || g read-tree HEAD
 """
 
 
+def log_header(spec: EnvSpec, targets: list[str], cmd: str) -> str:
+    """The first lines of a test log: the spec's test command with the targets, and the command
+    line that runs them (the harness's launcher and plugins). For people; never parsed."""
+    if not targets:
+        return "# swegym: patch check only, no tests run"
+    spec_cmd = spec.test_cmd + " " + " ".join(shlex.quote(t) for t in targets)
+    return f"# swegym test command: {spec_cmd}\n# swegym runs it as: {cmd}"
+
+
 def grading_script(
     restore: list[str],
     targets: list[str],
@@ -100,6 +109,7 @@ def grading_script(
     else:
         place = ":"
     cmd = pytest_command(spec, use_plugin, plugins) + " " + " ".join(shlex.quote(t) for t in targets)
+    header = shlex.quote(log_header(spec, targets, cmd))
     run = (
         f'stage {TESTS_STARTED}\nexport PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"\n'
         f"export SWEGYM_SECRET_FILE={SECRET_MOUNT}/nonce\n"
@@ -109,6 +119,7 @@ def grading_script(
         else "exit 0"
     )
     return f"""{_PRELUDE}
+printf '%s\\n' {header}
 if [ -s {INPUT_MOUNT}/model.patch ]; then
   if g apply --verbose --whitespace=nowarn {INPUT_MOUNT}/model.patch; then :
   elif patch --batch --forward --fuzz=5 -p1 --no-backup-if-mismatch -i {INPUT_MOUNT}/model.patch; then :

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from swegym.envs.spec import SpecDirs
 from swegym.errors import SwegymError
+from swegym.harness.agreement import Agreement, LabelSource, compare_labels, failure_messages
 from swegym.harness.dates import clock_at, date_dependent, probe_clock, task_clock
 from swegym.harness.parsers import PASSING
 from swegym.harness.runner import Prepared, TestRun, prepare, run_tests
@@ -41,6 +42,17 @@ class ValidationResult(BaseModel):
     date_dependent: list[str] = Field(default_factory=list)
     """Tests whose outcome differs between the two dates: kept in the labels (flagged) under the
     task's clock, which makes them deterministic; excluded from them under the real clock."""
+    labels: str = ""
+    """Which lists the result's labels are: 'published' (the task's own, truncated ids mapped)
+    or 'derived' (from the runs)."""
+    agreement: Agreement | None = None
+    """How the task's published labels compare with the derived ones (None: it has none)."""
+    build_seconds: float = 0.0
+    """Seconds spent materializing the repo and building (or finding) its environment."""
+    test_seconds: float = 0.0
+    """Seconds spent in test runs (every empty, gold and date-probe run)."""
+    build_log: str = ""
+    """The environment's build log, when the env directory keeps one."""
 
 
 class Labels(BaseModel):
@@ -120,12 +132,15 @@ def validate_task(
     log_dir: Path | None = None,
     spec_dirs: SpecDirs = (),
     date_check: bool = True,
+    labels: LabelSource = "published",
 ) -> ValidationResult:
     """Validate ``task``: labels derived (or checked, if it has them) over ``runs`` repetitions.
 
     ``spec_dirs``: extra directories of env spec files (e.g. specs proposed by mining).
     ``date_check``: run each patch once more at a distant second date to find date-dependent
-    tests (needs libfaketime; see :mod:`swegym.harness.dates`).
+    tests (needs libfaketime; see :mod:`swegym.harness.dates`). ``labels``: for a task with
+    published FAIL_TO_PASS / PASS_TO_PASS, whether those (checked, truncated ids mapped) or the
+    derived ones become its labels; either way ``result.agreement`` compares the two.
     """
     import time
 
@@ -136,30 +151,41 @@ def validate_task(
     result = ValidationResult(
         instance_id=task.instance_id, status="error", runs=runs, clock="real" if real else f"task@{first}"
     )
+    runs_seen: list[TestRun] = []
     try:
         prep = prepare(task, mirrors, spec_dirs)
         task = prep.task  # with its version, when it was detected
+        result.build_seconds = round(time.perf_counter() - start, 2)
+        result.build_log = _build_log(prep)
         before: list[dict[str, str]] = []
         after: list[dict[str, str]] = []
         for i in range(runs):
             for kind, patch, sink in (("empty", "", before), ("gold", task.patch, after)):
                 log = log_dir / f"{task.instance_id}.{kind}.{i}.log" if log_dir else None
-                sink.append(_run(prep, patch, config, log, kind).status)
-        probe = _probe(prep, probe_clock(first), config, log_dir) if date_check else None
+                runs_seen.append(_run(prep, patch, config, log, kind))
+                sink.append(runs_seen[-1].status)
+        probe = _probe(prep, probe_clock(first), config, log_dir, runs_seen) if date_check else None
     except (_Infra, SwegymError) as exc:
         result.reason = str(exc)
     else:
-        labels = derive_labels(before, after)
+        derived = derive_labels(before, after)
         if probe is not None:
             result.probe_clock = probe_clock(first)
-            result.date_dependent = date_dependent([before[0], after[0]], probe, labels.flaky)
-        _judge(task, result, labels, result.date_dependent if real else [])
+            result.date_dependent = date_dependent([before[0], after[0]], probe, derived.flaky)
+        _judge(task, result, derived, result.date_dependent if real else [], labels, runs_seen)
+    result.test_seconds = round(sum(r.duration_s for r in runs_seen), 2)
     result.seconds = round(time.perf_counter() - start, 2)
     return result
 
 
+def _build_log(prep: Prepared) -> str:
+    """The env's kept build log (``build.log`` in its directory), '' when there is none."""
+    path = Path(prep.env.path) / "build.log"
+    return str(path) if path.is_file() else ""
+
+
 def _probe(
-    prep: Prepared, clock: str, config: SandboxConfig, log_dir: Path | None
+    prep: Prepared, clock: str, config: SandboxConfig, log_dir: Path | None, seen: list[TestRun]
 ) -> list[dict[str, str]] | None:
     """Statuses of one empty and one gold run with the clock started at ``clock`` (even when the
     other runs use the real clock); None without libfaketime, which the second date needs."""
@@ -169,7 +195,8 @@ def _probe(
     out = []
     for kind, patch in (("empty", ""), ("gold", prep.task.patch)):
         log = log_dir / f"{prep.task.instance_id}.{kind}.probe.log" if log_dir else None
-        out.append(_run(at, patch, frozen, log, kind).status)
+        seen.append(_run(at, patch, frozen, log, kind))
+        out.append(seen[-1].status)
     return out
 
 
@@ -196,16 +223,32 @@ def _run(prep: Prepared, patch: str, config: SandboxConfig | None, log: Path | N
     return run
 
 
-def _judge(task: Task, result: ValidationResult, labels: Labels, exclude: list[str]) -> None:
+def _judge(
+    task: Task,
+    result: ValidationResult,
+    labels: Labels,
+    exclude: list[str],
+    source: LabelSource = "published",
+    runs: list[TestRun] | None = None,
+) -> None:
     """The verdict from the labels; ``exclude``: tests left out of them (date-dependent ones
-    under the real clock)."""
+    under the real clock); ``source``: which lists a task with published labels keeps."""
     result.flaky = labels.flaky
+    mapping: dict[str, list[str]] = {}
     if task.FAIL_TO_PASS:
-        f2p, p2p, problem = check_labels(task, labels, exclude)
+        agreement, pub_f2p, pub_p2p = _agreement(task, labels, exclude, runs or [])
+        result.agreement, mapping = agreement, agreement.truncated
+    if task.FAIL_TO_PASS and source == "published":
+        mapped = task.model_copy(update={"FAIL_TO_PASS": pub_f2p, "PASS_TO_PASS": pub_p2p})
+        f2p, p2p, problem = check_labels(mapped, labels, exclude)
+        if problem and result.agreement is not None:
+            problem += f" [{result.agreement.describe()}]"
+        result.labels = "published"
     else:
         gone = set(exclude)
         f2p = [t for t in labels.fail_to_pass if t not in gone]
         p2p, problem = [t for t in labels.pass_to_pass if t not in gone], ""
+        result.labels = "derived"
     result.FAIL_TO_PASS, result.PASS_TO_PASS = f2p, p2p
     if problem:
         result.status, result.reason = "invalid", problem
@@ -220,6 +263,31 @@ def _judge(task: Task, result: ValidationResult, labels: Labels, exclude: list[s
         result.status = "valid"
         result.task = task.model_copy(update={"FAIL_TO_PASS": f2p, "PASS_TO_PASS": p2p})
         result.task.meta = {**task.meta, "flaky_excluded": labels.flaky}
+        if task.FAIL_TO_PASS:  # published lists: say which ones grade, and how ids were mapped
+            result.task.meta["labels"] = result.labels
+            if mapping:
+                result.task.meta["truncated_ids"] = mapping
         if result.date_dependent:  # labelled under the task's clock, or excluded under the real one
             key = "date_dependent_excluded" if exclude else "date_dependent"
             result.task.meta[key] = result.date_dependent
+
+
+def _agreement(
+    task: Task, labels: Labels, exclude: list[str], runs: list[TestRun]
+) -> tuple[Agreement, list[str], list[str]]:
+    """The published lists against the derived ones, and the published lists mapped to real ids."""
+    observed = {t for r in runs for t in r.status}
+    observed |= {*labels.fail_to_pass, *labels.pass_to_pass, *labels.flaky, *labels.gold_failures}
+    messages: dict[str, str] = {}
+    for r in runs:
+        messages.update(failure_messages(r.results, r.log))
+    return compare_labels(
+        task.FAIL_TO_PASS,
+        task.PASS_TO_PASS,
+        fail_to_pass=labels.fail_to_pass,
+        pass_to_pass=labels.pass_to_pass,
+        flaky=labels.flaky,
+        observed=observed,
+        messages=messages,
+        exclude=exclude,
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from swegym.envs.spec import SpecDirs
+from swegym.harness.agreement import LabelSource
 from swegym.harness.batch import fingerprint_of, out_paths, read_done, run_batch
 from swegym.harness.report import validation_summary
 from swegym.harness.validate import ValidationResult, validate_task
@@ -48,12 +49,22 @@ class ValidationSummary(BaseModel):
         default_factory=dict,
         description="instance_id -> tests whose outcome differs at a second date (see docs).",
     )
+    agreement: dict[str, int] = Field(
+        default_factory=dict,
+        description="Tasks with published labels: 'agree' / 'differ' -> tasks (see results for why).",
+    )
+    build_seconds: float = Field(default=0.0, description="Sum of the tasks' repo + env set-up seconds.")
+    test_seconds: float = Field(default=0.0, description="Sum of the tasks' test-run seconds.")
     results: list[ValidationResult] = Field(default_factory=list, exclude=True)
     """Every task's result (not part of the summary file)."""
 
-    def to_json(self) -> str:
-        """The summary file's text (indented JSON)."""
-        return json.dumps(self.model_dump(mode="json"), indent=2)
+    def to_json(self, *, with_results: bool = False) -> str:
+        """The summary file's text (indented JSON); ``with_results`` adds every task's result
+        (without the labelled task copy, which is in ``tasks_file``) under ``results``."""
+        data = self.model_dump(mode="json")
+        if with_results:
+            data["results"] = [r.model_dump(mode="json", exclude={"task"}) for r in self.results]
+        return json.dumps(data, indent=2)
 
 
 def validate_tasks(
@@ -68,13 +79,15 @@ def validate_tasks(
     spec_dirs: SpecDirs = (),
     config: SandboxConfig | None = None,
     date_check: bool = True,
+    labels: LabelSource = "published",
 ) -> ValidationSummary:
     """Validate ``rows`` (resuming from the journal next to ``out``); write tasks and summary.
 
     The valid tasks, labelled, go to ``out`` in the order of ``rows``. ``fresh`` drops earlier
     results; ``quiet`` hides the progress bar; ``spec_dirs`` adds env spec directories;
     ``config`` the sandbox's settings (its ``clock`` among them); ``date_check`` runs each patch
-    once more at a second date to find date-dependent tests.
+    once more at a second date to find date-dependent tests; ``labels``: which lists a task
+    with published labels keeps (see :func:`validate_task`).
     """
     journal, summary_path, logs = out_paths(out)
     if fresh:
@@ -92,12 +105,16 @@ def validate_tasks(
             log_dir=logs,
             spec_dirs=spec_dirs,
             date_check=date_check,
+            labels=labels,
         ),
         journal,
         runs=runs,
         workers=workers,
         quiet=quiet,
-        fingerprint=lambda t: fingerprint_of(t, runs, clock, date_check),
+        # (The default label source adds nothing, so journals from before it still resume.)
+        fingerprint=lambda t: fingerprint_of(
+            t, runs, clock, date_check, *([labels] if labels != "published" else [])
+        ),
     )
     order = {t.instance_id: i for i, t in enumerate(rows)}
     valid = sorted((r.task for r in results if r.task is not None), key=lambda t: order[t.instance_id])
@@ -109,6 +126,9 @@ def validate_tasks(
         results_file=str(journal),
         clocks=dict(Counter(r.clock.split("@", 1)[0] or "unrecorded" for r in results)),
         date_dependent={r.instance_id: r.date_dependent for r in results if r.date_dependent},
+        agreement=dict(Counter(r.agreement.status for r in results if r.agreement is not None)),
+        build_seconds=round(sum(r.build_seconds for r in results), 2),
+        test_seconds=round(sum(r.test_seconds for r in results), 2),
         results=results,
     )
     summary_path.write_text(summary.to_json())
