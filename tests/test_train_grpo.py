@@ -146,3 +146,22 @@ def test_policy_tokens_are_the_chat_template_of_the_episode(tiny_model: Path) ->
     tight.complete(messages[:2], [])
     with pytest.raises(ModelError, match="budget"):  # the episode's token budget ends it
         tight.complete(messages[:4], [])
+
+
+def test_shaping_is_off_by_default_and_named_terms_become_weighted_reward_functions() -> None:
+    from swegym.agent.loop import EpisodeResult
+    from swegym.train.grpo import _grpo_args
+    from swegym.train.grpo_rollout import ShapingConfig, SWERollout, shaping_reward, shaping_terms
+
+    assert ShapingConfig().enabled() == {}
+    assert _grpo_args(GRPOTrainConfig()).reward_weights == [1.0]
+    cfg = GRPOTrainConfig(shaping=ShapingConfig(parsed_calls=0.1, turns=-0.01))
+    assert _grpo_args(cfg).reward_weights == [1.0, 0.1, -0.01]
+    res = EpisodeResult(instance_id="x", repo="r", tool_calls=4, tool_calls_parsed=3, reward=0.0)
+    assert shaping_terms(res) == {"parsed_calls": 0.75, "turns": 4.0}
+    assert shaping_reward("turns")([None], shaping_turns=[4.0]) == [4.0]
+
+    task = load_tasks("bundled:lite").tasks[0]
+    twin = task.model_copy(update={"instance_id": task.instance_id + "-twin"})
+    with pytest.raises(TrainError, match="same prompt"):
+        SWERollout([task, twin], lambda trainer: None, None, agent=cfg.agent())  # type: ignore[arg-type,return-value]

@@ -91,7 +91,15 @@ class SWERollout:
     ) -> None:
         if not agent.text_tool_calls:
             agent = agent.model_copy(update={"text_tool_calls": True})  # the policy writes text calls
-        self.by_prompt = {task_prompt(t): t for t in tasks}
+        self.by_prompt: dict[str, Task] = {}
+        for t in tasks:
+            # TRL hands back prompts only, so a prompt must name one task.
+            same = self.by_prompt.setdefault(task_prompt(t), t)
+            if same is not t:
+                raise TrainError(
+                    f"tasks {same.instance_id} and {t.instance_id} have the same prompt (repo and "
+                    "issue); GRPO cannot tell their episodes apart: keep one of them"
+                )
         self.generator_for, self.tokenizer = generator_for, tokenizer
         self.agent, self.env = agent, env or EnvConfig()
         self.max_new_tokens, self.max_completion_tokens = max_new_tokens, max_completion_tokens
