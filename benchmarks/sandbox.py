@@ -329,6 +329,12 @@ def rows(m: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 ("disk_per_task_incl_env_share_mb", "disk_per_task_incl_env_share_mb"),
             )
         ),
+        (
+            "task_repo_extra_task_mb (synthetic, linked)",
+            f(m.get("task_repo_extra_task_mb_mean")),
+            f"whole copy {f(m.get('task_repo_full_copy_mb_mean'))}",
+            ratio(m.get("task_repo_extra_task_mb_mean"), m.get("task_repo_full_copy_mb_mean")),
+        ),
         ("tasks_per_core_hour", f(m["tasks_per_core_hour"]), "-", "-"),
         *(
             [
@@ -404,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     all_tasks = load_tasks("bundled").tasks
     log(f"disk per task over {len(all_tasks)} bundled tasks")
     m.update(bench_disk([prepare(t) for t in all_tasks]))
+    # Synthetic tasks' repos: hard links into a per-source pool vs a whole copy each (same run).
+    sys.path.insert(0, str(HERE))
+    import task_storage
+
+    m.update(task_storage.measure())
 
     log(f"validation throughput over {split} on {cores} workers")
     m.update(bench_validate(split, cores))

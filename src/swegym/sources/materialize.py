@@ -6,7 +6,6 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,8 +14,9 @@ from pathlib import Path
 from swegym.config import sub_cache
 from swegym.errors import SourceError
 from swegym.sources.gitsource import clone_at
-from swegym.sources.gitutil import git, git_env
+from swegym.sources.gitutil import git
 from swegym.sources.pypi import download_sdist, import_sdist, parse_pypi_source
+from swegym.sources.storage import ensure_pool, linked_repo
 from swegym.tasks.model import Task
 
 Mirrors = Mapping[str, str]
@@ -121,31 +121,13 @@ def _create_derived(task: Task, dest: Path, mirrors: Mirrors) -> str:
     """The source tree with ``base_patch`` applied, committed as a root commit.
 
     A fresh repository holds only the patched tree: neither the clean commit nor its blobs are
-    reachable or even present, so the agent cannot recover the original code from git.
+    reachable or even present, so the agent cannot recover the original code from git. Files
+    and objects it shares with the clean tree are hard links into the source's pool
+    (:mod:`swegym.sources.storage`), so an extra task costs about what its patch changed.
     """
     clean_dir = materialize(source_task(task), mirrors)
     message = git(clean_dir, "log", "-1", "--format=%B").strip()
-    dest.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", "HEAD"], cwd=clean_dir, env=git_env(), capture_output=True
-    )
-    if archive.returncode != 0:
-        raise SourceError(f"{task.instance_id}: git archive failed in {clean_dir}")
-    subprocess.run(["tar", "-x", "-f", "-", "-C", str(dest)], input=archive.stdout, check=True)
-    git(dest, "init", "-q", "--initial-branch=main")
-    proc = subprocess.run(
-        ["git", "apply", "--whitespace=nowarn", "-"],
-        cwd=dest,
-        env=git_env(),
-        input=task.base_patch.encode(),
-        capture_output=True,
-    )
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise SourceError(f"{task.instance_id}: base_patch does not apply to its source: {err[0]}")
-    git(dest, "add", "--all", "--force", ".")
-    git(dest, "commit", "-q", "--no-verify", "-m", message)
-    return git(dest, "rev-parse", "HEAD").strip()
+    return linked_repo(ensure_pool(clean_dir, message), dest, task.base_patch, message, task.instance_id)
 
 
 def derive_base(task: Task, mirrors: Mirrors | None = None) -> str:
