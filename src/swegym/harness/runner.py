@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from swegym.envs.builder import BuiltEnv, build_env
-from swegym.envs.spec import EnvSpec, SpecDirs, get_spec
+from swegym.envs.spec import EnvSpec, SpecDirs, spec_for_task
 from swegym.harness.dates import task_clock
 from swegym.harness.diffguard import screen_diff
 from swegym.harness.integrity import Audit, audit_canary, audit_channel, new_canary, new_nonce, strip_canary
@@ -68,12 +68,12 @@ def prepare(task: Task, mirrors: Mirrors | None = None, spec_dirs: SpecDirs = ()
     A task without a version gets the detected one (``Prepared.task`` carries it)."""
     if not task.version:
         task = with_version(task, mirrors, materialize(task, mirrors), sandbox_runner())
-    spec = get_spec(task.repo, task.version, spec_dirs)
+    spec = spec_for_task(task, spec_dirs)  # a spec may take its date or commit from the task
     repo_dir = materialize(task, mirrors)
     # A derived base (a synthetic task's bug) shares the environment of its clean source, built
     # on the clean tree so that the build's bytecode never holds the injected bug.
     build_dir = materialize(source_task(task), mirrors) if task.base_patch else repo_dir
-    env = build_env(spec, build_dir)
+    env = build_env(spec, build_dir, mirrors=mirrors)  # mirrors also fill empty submodules
     return Prepared(task, repo_dir, spec, env)
 
 
