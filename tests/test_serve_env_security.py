@@ -154,3 +154,17 @@ def test_http_session_lifecycle_and_capacity_refusal(server: Server) -> None:
     assert httpx.delete(f"{base}/sessions/{ids[0]}", headers=H).status_code == 404
     step = httpx.post(f"{base}/sessions/{ids[0]}/step", headers=H, json={"action": {"name": "finish"}})
     assert step.status_code == 404
+
+
+def test_without_the_rl_extra_serve_env_says_how_to_install_it() -> None:
+    code = (
+        "import sys; sys.modules['openenv'] = None\n"
+        "from swegym.cli.app import main\n"
+        "sys.argv = ['swegym', 'serve-env', '--port', '1', '--no-prepare']\n"
+        "main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        "error: swegym serve-env needs openenv-core (openenv.core is missing): pip install 'swegym[rl]'"
+    )
