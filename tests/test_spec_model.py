@@ -360,3 +360,24 @@ def test_bytecode_scope_reaches_the_script() -> None:
     ]
     assert all(pattern.search(p) for p in tests)
     assert not any(pattern.search(p) for p in ["/testbed/moto/core/models.py", "/testbed/pkg/contest.py"])
+
+
+def test_build_requires_come_from_the_repos_pyproject(tmp_path: Path) -> None:
+    from swegym.envs.prebuild import with_build_requires
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["meson-python==0.13.1", "Cython>=0.29.33,<3", '
+        '"oldest-supported-numpy>=2022.8.16"]\n'
+    )
+    spec = EnvSpec(
+        python="3.10",
+        steps=[
+            InstallStep(build_requires=True, packages=["versioneer[toml]"]),
+            InstallStep(editable=".", no_build_isolation=True),
+        ],
+    )
+    first = with_build_requires(spec, tmp_path).install_steps()[0]
+    assert first.packages == ["meson-python==0.13.1", "Cython>=0.29.33,<3", "numpy", "versioneer[toml]"]
+    assert with_build_requires(spec, tmp_path / "nowhere").install_steps()[0].packages == ["versioneer[toml]"]
+    plain = EnvSpec(python="3.10")
+    assert with_build_requires(plain, tmp_path) is plain

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from swegym.config import sub_cache
 from swegym.envs.buildbox import run_build
-from swegym.envs.prebuild import apply_edits, check_tools, fill_submodules, restore_edits
+from swegym.envs.prebuild import apply_edits, check_tools, fill_submodules, restore_edits, with_build_requires
 from swegym.envs.python import Interpreter, find_interpreter
 from swegym.envs.recipe import utc_timestamp
 from swegym.envs.spec import EnvSpec
@@ -205,7 +205,7 @@ def _build_into(
         (staging / sub).mkdir()
     start = time.perf_counter()
     restore = _prepare_upper(spec, repo_dir, staging, mirrors)
-    code = run_build(spec, python, repo_dir, staging, timeout)
+    code = run_build(with_build_requires(spec, repo_dir), python, repo_dir, staging, timeout)
     seconds = time.perf_counter() - start
     log_path = staging / "build.log"
     failed_log = path.with_name(path.name + ".failed.log")

@@ -11,9 +11,15 @@ import io
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Mapping
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from swegym.envs.recipe import RepoEdit, Submodule, SystemTool
 from swegym.envs.spec import EnvSpec
@@ -161,3 +167,28 @@ def check_tools(spec: EnvSpec) -> None:
         debs = " ".join(t.debian for t in missing if t.debian)
         hint = f": apt-get install {debs}" if debs else ""
         raise EnvBuildError(f"building {spec.repo} {spec.version} needs {names} on the host{hint}")
+
+
+def build_requires(repo_dir: Path) -> list[str]:
+    """The ``[build-system] requires`` of the repo's pyproject.toml (none when it has none)."""
+    path = repo_dir / "pyproject.toml"
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise EnvBuildError(f"{path}: not valid TOML ({exc}); a build_requires step needs it") from None
+    reqs = [r for r in data.get("build-system", {}).get("requires", []) if isinstance(r, str)]
+    # oldest-supported-numpy pins the oldest numpy, for isolated builds only; in a shared env it
+    # would hold numpy below the project's runtime minimum, so the env takes plain numpy.
+    return ["numpy" if re.match(r"oldest[-_.]supported[-_.]numpy\b", r, re.I) else r for r in reqs]
+
+
+def with_build_requires(spec: EnvSpec, repo_dir: Path) -> EnvSpec:
+    """``spec`` with each ``build_requires`` step's packages extended by the repo's build requires."""
+    steps = spec.install_steps()
+    if not any(s.build_requires for s in steps):
+        return spec
+    reqs = build_requires(repo_dir)
+    new = [s.model_copy(update={"packages": [*reqs, *s.packages]}) if s.build_requires else s for s in steps]
+    return spec.model_copy(update={"steps": new})

@@ -66,6 +66,11 @@ class InstallStep(_Strict):
     )
     editable: str | None = Field(default=None, description="Path installed with -e, e.g. '.[tests]'.")
     args: list[str] = Field(default_factory=list, description="Raw `uv pip install` arguments (legacy form).")
+    build_requires: bool = Field(
+        default=False,
+        description="Also install the repo's [build-system] requires (pyproject.toml at the base commit), "
+        "for a later --no-build-isolation step.",
+    )
     no_build_isolation: bool = Field(default=False, description="--no-build-isolation")
     no_deps: bool = Field(default=False, description="--no-deps")
     config_settings: dict[str, str] = Field(default_factory=dict, description="-C KEY=VALUE each.")
@@ -106,8 +111,10 @@ class InstallStep(_Strict):
             raise ValueError(f"'argv' is for kind 'run', not '{self.kind}'")
         elif self.kind == "uninstall" and not self.packages:
             raise ValueError("an 'uninstall' step needs 'packages'")
-        elif self.kind == "pip" and not (self.packages or self.requirements or self.editable or self.args):
-            raise ValueError("a 'pip' step needs packages, requirements, editable or args")
+        elif self.kind == "pip" and not (
+            self.packages or self.requirements or self.editable or self.args or self.build_requires
+        ):
+            raise ValueError("a 'pip' step needs packages, requirements, editable, args or build_requires")
         return self
 
 
