@@ -29,6 +29,14 @@ MIN_LINE = 16
 _CODE_CHARS = re.compile(r"[(=\[]")
 _COMMENT_START = ("#", "//")
 _NOT_CODE_START = ("#", "import ", "from ", '"""', "'''", "..", ">>>", "...", "*", "-")
+EMPTY_BLOBS = frozenset(
+    {
+        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",  # SHA-1 object format
+        "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813",  # SHA-256
+    }
+)
+"""The empty file's blob id: every repository with an empty file holds it, so a fix that adds an
+empty file (an ``__init__.py``) reveals nothing by finding it in the object store."""
 
 
 def added_lines(patch: str) -> list[str]:
@@ -109,7 +117,7 @@ def history_leaks(task: Task, repo_dir: Path) -> list[str]:
     if past.strip():
         reasons.append(f"commit {past.strip()[:12]} after the base commit is reachable (refs or reflog)")
     for path, blob in post_image_blobs(task.patch, repo_dir).items():
-        if _has_object(repo_dir, blob):
+        if blob not in EMPTY_BLOBS and _has_object(repo_dir, blob):
             reasons.append(f"the fixed version of {path} is in the object store ({blob[:12]})")
             break
     return reasons
