@@ -347,9 +347,10 @@ def test_bytecode_scope_reaches_the_script() -> None:
 
     imports = build_script(EnvSpec(python="3.11", warm_imports=["boto3", "moto.core"]), "/py")
     assert "compileall -q -j 0 -x" in imports and '"$VIRTUAL_ENV/lib"' not in imports
+    assert "importlib.import_module" in imports
     assert imports.rstrip().endswith("boto3 moto.core ) || true")
     everything = build_script(EnvSpec(python="3.11", compile_scope="all"), "/py")
-    assert 'compileall -q -j 0 "$VIRTUAL_ENV/lib"' in everything
+    assert 'compileall -q -j 0 "$VIRTUAL_ENV/lib"' in everything and "compileall -q -j 0 -x" in everything
     assert "compileall" not in build_script(EnvSpec(python="3.11", compile_bytecode=False), "/py")
     pattern = re.compile(TEST_FILES_RE)
     tests = [

@@ -146,15 +146,17 @@ for name in dict.fromkeys(names):
 
 
 def compile_lines(spec: EnvSpec) -> list[str]:
-    """Bytecode, once after every step (not per install). The repo's own modules (not its
-    tests: pytest rewrites those) are compiled into the overlay's upper layer, hence into
-    repo-extra; from the venv, ``compile_scope='imports'`` keeps what importing pytest, the
-    repo's packages and ``warm_imports`` loads (the modules test runs use), ``'all'`` every file.
-    Episodes and test runs then start from compiled modules instead of compiling them again."""
+    """Bytecode, once after every step (not per install), kept in the env (the venv's) and in
+    repo-extra (the repo's, through the overlay's upper layer), so test runs start compiled.
+
+    The repo's own modules are always compiled (not its tests: pytest rewrites and caches those
+    itself); an episode that changes one masks its stale bytecode. From the venv,
+    ``compile_scope='imports'`` keeps what importing pytest, the repo's top-level packages and
+    ``warm_imports`` loads, i.e. the modules test runs use (a module imported later compiles in
+    the run that needs it); ``'all'`` compiles every file."""
     py = '"$VIRTUAL_ENV/bin/python"'
-    out = [
-        f"{py} -m compileall -q -j 0 -x {shlex.quote(TEST_FILES_RE)} {REPO_MOUNT} > /dev/null 2>&1 || true"
-    ]
+    tests = shlex.quote(TEST_FILES_RE)
+    out = [f"{py} -m compileall -q -j 0 -x {tests} {REPO_MOUNT} > /dev/null 2>&1 || true"]
     if spec.compile_scope == "all":
         out.append(f'{py} -m compileall -q -j 0 "$VIRTUAL_ENV/lib" > /dev/null 2>&1 || true')
     else:

@@ -78,8 +78,8 @@ class EnvSpec(BaseModel):
     compile_bytecode: bool = Field(default=True, description="Compile bytecode at build time.")
     compile_scope: Literal["imports", "all"] = Field(
         default="imports",
-        description="'imports': the repo's modules (not its tests) and what importing pytest, the "
-        "repo's packages and warm_imports loads from the venv; 'all': every file of the venv too.",
+        description="Venv bytecode: 'imports' (what importing pytest, the repo's packages and "
+        "warm_imports loads) or 'all'; the repo's modules (not its tests) are always compiled.",
     )
     warm_imports: list[str] = Field(
         default_factory=list, description="Modules imported once at build time so their bytecode is kept."

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from swegym.envs.builder import build_env
 from swegym.envs.spec import EnvSpec, SpecDirs, spec_for_task
 from swegym.sources.materialize import Mirrors, materialize
+from swegym.sources.versions import CommandRunner, with_version
 from swegym.tasks.model import Task
 
 
@@ -31,11 +32,17 @@ def build_task_envs(
     force: bool = False,
     workers: int = 1,
     spec_dirs: SpecDirs = (),
+    run_command: CommandRunner | None = None,
 ) -> Iterator[EnvBuildReport]:
     """Build (or reuse) the environment of every (repo, version) among ``tasks``, in task order;
-    one per task where the spec takes its date or commit from the task."""
+    one per task where the spec takes its date or commit from the task.
+
+    A task without a version gets the detected one first, as ``harness.runner.prepare`` does
+    (``run_command`` runs a repository's version command, e.g. ``harness.versioncmd.sandbox_runner()``)."""
     firsts: dict[tuple[str, str, str | None, str | None], tuple[Task, EnvSpec]] = {}
     for t in tasks:
+        if not t.version:
+            t = with_version(t, mirrors, materialize(t, mirrors), run_command)
         spec = spec_for_task(t, spec_dirs)
         firsts.setdefault((t.repo, t.version, spec.exclude_newer, spec.commit), (t, spec))
 
