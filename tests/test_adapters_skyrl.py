@@ -49,7 +49,11 @@ def test_oracle_gets_reward_1_and_a_wrong_edit_0() -> None:
     assert any("EXECUTION RESULT of [execute_bash]" in m["content"] for m in chat if m["role"] == "user")
     assert env.get_metrics()["resolved"] == 1.0
 
-    _, last = play(make(task=task.model_dump(mode="json")), wrong_model(task))
+    from swegym.adapters.skyrl import dataset_row
+
+    row = dataset_row(task)  # what a SkyRL dataset holds: the prompt, env_class and env_extras
+    assert row["env_class"] == "swegym" and row["prompt"][1]["content"] == chat[1]["content"]
+    _, last = play(make(**row["env_extras"]), wrong_model(task))
     assert last["reward"] == 0.0 and last["metadata"]["outcome"] == "tests_failed"
 
 
