@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from swegym.sandbox.config import SandboxConfig
-from swegym.sources.materialize import parse_mirrors
+from swegym.sources.materialize import mirrors_under, parse_mirrors
 from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
 
@@ -22,6 +23,11 @@ TASKS_HELP = (
 TasksOpt = typer.Option("bundled:lite", "--tasks", "-t", help=TASKS_HELP)
 IdsOpt = typer.Option(None, "--id", help="Only these instance ids (repeatable).")
 MirrorOpt = typer.Option(None, "--mirror", help="owner/repo=PATH: clone from a local mirror.")
+MirrorRootOpt = typer.Option(
+    None,
+    "--mirror-root",
+    help="A directory of mirrors: DIR/<owner>+<name>/repo or DIR/<owner>__<name> (a --mirror wins).",
+)
 SkipOpt = typer.Option(False, "--skip-invalid", help="Load the good rows, report the bad ones.")
 
 
@@ -38,9 +44,9 @@ def get_tasks(source: str, ids: list[str] | None, skip_invalid: bool) -> list[Ta
     return result.tasks
 
 
-def mirrors(items: list[str] | None) -> dict[str, str]:
-    """Parse --mirror options."""
-    return parse_mirrors(items or [])
+def mirrors(items: list[str] | None, root: Path | None = None) -> dict[str, str]:
+    """Parse --mirror options over the mirrors found under --mirror-root."""
+    return {**(mirrors_under(root) if root else {}), **parse_mirrors(items or [])}
 
 
 ExecutorOpt = typer.Option(

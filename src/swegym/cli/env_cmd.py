@@ -7,7 +7,16 @@ from pathlib import Path
 
 import typer
 
-from swegym.cli.common import IdsOpt, MirrorOpt, SkipOpt, TasksOpt, default_workers, get_tasks, mirrors
+from swegym.cli.common import (
+    IdsOpt,
+    MirrorOpt,
+    MirrorRootOpt,
+    SkipOpt,
+    TasksOpt,
+    default_workers,
+    get_tasks,
+    mirrors,
+)
 
 app = typer.Typer(help="Build environments and open shells in task sandboxes.", no_args_is_help=True)
 
@@ -17,6 +26,7 @@ def build(
     tasks: str = TasksOpt,
     ids: list[str] = IdsOpt,
     mirror: list[str] = MirrorOpt,
+    mirror_root: Path | None = MirrorRootOpt,
     skip_invalid: bool = SkipOpt,
     force: bool = typer.Option(False, "--force", help="Rebuild even if built."),
     workers: int = typer.Option(default_workers(), "--workers", "-w", min=1),
@@ -26,9 +36,13 @@ def build(
     Example: swegym env build --tasks bundled:lite
     """
     from swegym.envs.task_envs import build_task_envs
+    from swegym.harness.versioncmd import sandbox_runner
 
     rows = get_tasks(tasks, ids, skip_invalid)
-    for rep in build_task_envs(rows, mirrors=mirrors(mirror), force=force, workers=workers):
+    found = build_task_envs(
+        rows, mirrors=mirrors(mirror, mirror_root), force=force, workers=workers, run_command=sandbox_runner()
+    )
+    for rep in found:
         typer.echo(f"{rep.repo} {rep.version}: {rep.path} ({rep.size_mb} MB, {rep.seconds:.1f} s)")
 
 
@@ -37,6 +51,7 @@ def shell(
     instance_id: str = typer.Argument(..., help="Task whose sandbox to open."),
     tasks: str = typer.Option("bundled", "--tasks", "-t"),
     mirror: list[str] = MirrorOpt,
+    mirror_root: Path | None = MirrorRootOpt,
     network: bool = typer.Option(False, "--network", help="Share the host network (off by default)."),
     gold: bool = typer.Option(False, "--gold", help="Apply the gold patch first."),
 ) -> None:
@@ -52,7 +67,7 @@ def shell(
     from swegym.sandbox.layout import INPUT_MOUNT
 
     (task,) = get_tasks(tasks, [instance_id], False)
-    prep = prepare(task, mirrors(mirror))
+    prep = prepare(task, mirrors(mirror, mirror_root))
     with tempfile.TemporaryDirectory(prefix="swegym-shell-") as tmp:
         (Path(tmp) / "gold.patch").write_text(task.patch)
         layout = prep.layout().with_binds((Path(tmp), INPUT_MOUNT))

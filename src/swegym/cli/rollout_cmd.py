@@ -12,6 +12,7 @@ import typer
 from swegym.cli.common import (
     ExecutorOpt,
     MirrorOpt,
+    MirrorRootOpt,
     RayAddressOpt,
     SkipOpt,
     TasksOpt,
@@ -92,6 +93,7 @@ def rollout(
     ids: list[str] = IDS,
     max_tasks: int = MAX_TASKS,
     mirror: list[str] = MirrorOpt,
+    mirror_root: Path | None = MirrorRootOpt,
     skip_invalid: bool = SkipOpt,
     executor: str = ExecutorOpt,
     ray_address: str | None = RayAddressOpt,
@@ -122,7 +124,7 @@ def rollout(
         text_tool_calls=m.uses_text_tool_calls,
         max_observation_chars=max_obs,
     )
-    env = EnvConfig(mirrors=mirrors(mirror))
+    env = EnvConfig(mirrors=mirrors(mirror, mirror_root))
     cfg = RolloutConfig(tasks=tasks, k=k, model=m, agent=agent, env=env, workers=workers)
     rows = round_robin_by_repo(get_tasks(tasks, ids, skip_invalid), max_tasks)
     if executor == "ray" and m.starts_local_server:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from swegym.cli.common import IdsOpt, MirrorOpt, TasksOpt, mirrors
+from swegym.cli.common import IdsOpt, MirrorOpt, MirrorRootOpt, TasksOpt, mirrors
 
 
 def serve_env(
@@ -38,6 +40,7 @@ def serve_env(
         True, "--prepare/--no-prepare", help="Build the tasks' envs before listening."
     ),
     mirror: list[str] = MirrorOpt,
+    mirror_root: Path | None = MirrorRootOpt,
 ) -> None:
     """Serve reset / step / state / close over WebSocket (/ws, OpenEnv's protocol) and HTTP
     (/sessions), one sandbox per session, the reward from the grader.
@@ -59,7 +62,7 @@ def serve_env(
         session_timeout=session_timeout,
         token=token,
         prepare=prepare,
-        env=EnvConfig(mirrors=mirrors(mirror)),
+        env=EnvConfig(mirrors=mirrors(mirror, mirror_root)),
         agent=AgentConfig(max_turns=max_turns, max_seconds=max_seconds),
     )
     check_bind(cfg)  # before anything slow: a refused bind costs nothing

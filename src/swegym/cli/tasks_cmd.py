@@ -12,6 +12,8 @@ from rich.table import Table
 from swegym.cli.common import (
     ExecutorOpt,
     IdsOpt,
+    MirrorOpt,
+    MirrorRootOpt,
     RayAddressOpt,
     SkipOpt,
     TasksOpt,
@@ -121,6 +123,8 @@ def check(
     out: Path = typer.Option(Path("runs/check"), "--out", "-o", help="Journal, logs and report."),
     ids: list[str] = IdsOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    mirror: list[str] = MirrorOpt,
+    mirror_root: Path | None = MirrorRootOpt,
     executor: str = ExecutorOpt,
     ray_address: str | None = RayAddressOpt,
 ) -> None:
@@ -130,13 +134,15 @@ def check(
     """
     from collections import Counter
 
+    from swegym.cli.common import mirrors as parse_mirror_opts
     from swegym.cli.validate_cmd import print_summary
     from swegym.curate.dataset_check import check_dataset
     from swegym.executors import use_executor
 
     rows = get_tasks(tasks, ids, False)
     with use_executor(executor_scope(executor, ray_address)):
-        checked = check_dataset(rows, out, runs=runs, workers=workers, mirrors={})
+        found = parse_mirror_opts(mirror, mirror_root)
+        checked = check_dataset(rows, out, runs=runs, workers=workers, mirrors=found)
     print_summary(checked.validation, as_json=True)  # the revalidation's summary, as before
     results = checked.results
     counts = Counter(r.status for r in results)
@@ -163,6 +169,7 @@ def check(
 def version(
     tasks: str = TasksOpt,
     mirror: list[str] = typer.Option(None, "--mirror", help="owner/repo=PATH: a clone with tags."),
+    mirror_root: Path | None = MirrorRootOpt,
     ids: list[str] = IdsOpt,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Write the tasks with empty versions filled (.jsonl/.parquet)."
@@ -183,7 +190,7 @@ def version(
 
     rows_in = get_tasks(tasks, ids, False)
     filled, rows = detect_versions(
-        rows_in, parse_mirror_opts(mirror), redetect=redetect, run_command=sandbox_runner()
+        rows_in, parse_mirror_opts(mirror, mirror_root), redetect=redetect, run_command=sandbox_runner()
     )
     for r in rows:
         if r.error:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from swegym.cli.common import TASKS_HELP, IdsOpt, MirrorOpt, SkipOpt, get_tasks, mirrors
+from swegym.cli.common import TASKS_HELP, IdsOpt, MirrorOpt, MirrorRootOpt, SkipOpt, get_tasks, mirrors
 
 
 def grpo(
@@ -41,6 +41,7 @@ def grpo(
     vllm_server_url: str | None = typer.Option(None, "--vllm-server-url", help="trl vllm-serve's URL."),
     config: Path | None = typer.Option(None, "--config", help="A JSON GRPOTrainConfig; options override it."),
     mirror: list[str] = MirrorOpt,
+    mirror_root: Path | None = MirrorRootOpt,
     skip_invalid: bool = SkipOpt,
 ) -> None:
     """GRPO with multi-turn tool use in the sandbox; reward from the tests. Checkpoints, --resume.
@@ -71,8 +72,8 @@ def grpo(
     values = load_config(config) if config else {}
     values.update({k: v for k, v in opts.items() if v is not None})
     values["resume"] = resume
-    if mirror:
-        values["env"] = {**values.get("env", {}), "mirrors": mirrors(mirror)}
+    if mirror or mirror_root:
+        values["env"] = {**values.get("env", {}), "mirrors": mirrors(mirror, mirror_root)}
     cfg = make_config(values, str(config) if config else "options")
     summary = run_grpo(cfg, get_tasks(cfg.tasks, ids, skip_invalid))
     resumed = f", resumed from {summary.resumed_from}" if summary.resumed_from else ""

@@ -167,6 +167,25 @@ def resolve_source(source: str, repo: str, mirrors: Mirrors | None = None) -> tu
     return _ensure(probe, mirrors)
 
 
+def mirrors_under(root: Path) -> dict[str, str]:
+    """The mirrors in the directory ``root``, keyed 'owner/name': ``root/<owner>+<name>/repo`` (the
+    layout of a fetched mirror) or ``root/<owner>__<name>`` (SWE-bench's instance-id spelling).
+
+    GitHub owners hold neither '+' nor '_', so the first '+' or '__' splits owner from name."""
+    if not root.is_dir():
+        raise SourceError(f"--mirror-root {root}: not a directory (expected DIR/<owner>+<name>/repo)")
+    out: dict[str, str] = {}
+    for entry in sorted(root.iterdir()):
+        owner, plus, name = entry.name.partition("+")
+        if plus and (entry / "repo").is_dir():
+            out[f"{owner}/{name}"] = str(entry / "repo")
+            continue
+        owner, under, name = entry.name.partition("__")
+        if under and owner and name and entry.is_dir():
+            out.setdefault(f"{owner}/{name}", str(entry))
+    return out
+
+
 def parse_mirrors(items: list[str]) -> dict[str, str]:
     """Parse ``owner/repo=PATH`` items given on the command line."""
     out: dict[str, str] = {}
