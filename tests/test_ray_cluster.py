@@ -1,6 +1,6 @@
 """The Ray executor on a real Ray: a local ``ray.init()``, and a two-node cluster simulated on this
 machine (``ray start --head`` + ``ray start --address``, each node with its own swegym cache),
-giving the same labels, outputs and episodes as the local pool, and surviving a node stopped
+giving the same labels, outputs, grades and episodes as the local pool, and surviving a node stopped
 mid-run with nothing lost and nothing twice.
 
 The default tier uses the fixture repo (fast to build on each node's empty cache); the ``slow``
@@ -27,6 +27,8 @@ from swegym.executors import UnitResources, make_executor, use_executor
 from swegym.executors.cluster import LocalCluster
 from swegym.executors.ray_executor import RayExecutor
 from swegym.harness.batch import out_paths
+from swegym.harness.evaluate import Prediction
+from swegym.harness.evaluation_run import evaluate_predictions
 from swegym.harness.validation_run import ValidationSummary, validate_tasks
 from swegym.rollouts.runner import rollout
 from swegym.rollouts.store import RunStore
@@ -88,6 +90,7 @@ def test_a_local_ray_gives_what_the_local_pool_gives(
     calc_task: Task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a loopback test cluster needs no token
     rows = labelled(calc_task, 2)
     local = _validate(rows, tmp_path / "local" / "tasks.jsonl")
     ray_dir = Path(tempfile.mkdtemp(prefix="swegym-rayinit-", dir="/tmp"))
@@ -102,7 +105,7 @@ def test_a_local_ray_gives_what_the_local_pool_gives(
     assert (tmp_path / "ray" / "tasks.jsonl").read_text() == (tmp_path / "local" / "tasks.jsonl").read_text()
 
 
-def test_two_nodes_give_the_local_labels_outputs_and_episodes(
+def test_two_nodes_give_the_local_labels_outputs_grades_and_episodes(
     cluster: LocalCluster, calc_task: Task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = labelled(calc_task, 4)
@@ -111,6 +114,12 @@ def test_two_nodes_give_the_local_labels_outputs_and_episodes(
     with use_executor(make_executor("ray", resources=SMALL)):
         remote = _validate(rows, tmp_path / "ray" / "tasks.jsonl")
         again = _validate(rows, tmp_path / "ray" / "tasks.jsonl")  # resumes: nothing reruns
+        gold, empty = rows[0].instance_id, rows[1].instance_id
+        preds = {
+            gold: Prediction(instance_id=gold, model_patch=rows[0].patch),
+            empty: Prediction(instance_id=empty, model_patch=""),
+        }
+        graded = evaluate_predictions(rows, preds, tmp_path / "eval-ray", workers=2, quiet=True)
         store_dir = tmp_path / "run-ray"
         with make_model(ModelConfig(name="oracle")) as model_for:
             stats = rollout(rows[:2], model_for, RunStore(store_dir), k=2, workers=2)
@@ -125,6 +134,10 @@ def test_two_nodes_give_the_local_labels_outputs_and_episodes(
         if n.cache_dir and (n.cache_dir / "envs").exists()
     }
     assert built and all(len(v) == 1 for v in built.values()), built
+    # Grading: the same report as the local pool's.
+    local_graded = evaluate_predictions(rows, preds, tmp_path / "eval-local", workers=2, quiet=True)
+    assert graded.model_dump(exclude={"instances"}) == local_graded.model_dump(exclude={"instances"})
+    assert graded.resolved_ids == [gold] and graded.empty_patch_ids == [empty]
     # Episodes: the driver wrote every one, once, as the local pool does.
     with make_model(ModelConfig(name="oracle")) as model_for:
         rollout(rows[:2], model_for, RunStore(tmp_path / "run-local"), k=2, workers=2)
@@ -139,12 +152,22 @@ def test_two_nodes_give_the_local_labels_outputs_and_episodes(
 
 
 @pytest.mark.slow
-def test_two_nodes_validate_bundled_lite_to_its_labels(cluster: LocalCluster, tmp_path: Path) -> None:
+def test_two_nodes_validate_bundled_lite_to_its_labels(swegym_cache: Path, tmp_path: Path) -> None:
+    """All of bundled:lite on two nodes sharing the session's cache (the shared-path set-up, so
+    environments other slow tests built are reused): the published labels, which the local
+    executor derives (test_bundled, `tasks check`)."""
     rows = load_tasks("bundled:lite").tasks
-    with use_executor(RayExecutor(address=cluster.address, resources=SMALL)):
-        summary = validate_tasks(
-            rows, tmp_path / "tasks.jsonl", runs=1, workers=2, mirrors={}, fresh=False, quiet=True
-        )
+    root = Path(tempfile.mkdtemp(prefix="swegym-ray-lite-", dir="/tmp"))
+    try:
+        with LocalCluster(root) as c:
+            c.add_node(cpus=1, cache_dir=swegym_cache)
+            c.add_node(cpus=1, cache_dir=swegym_cache)
+            with use_executor(RayExecutor(address=c.address, resources=SMALL)):
+                summary = validate_tasks(
+                    rows, tmp_path / "tasks.jsonl", runs=1, workers=2, mirrors={}, fresh=False, quiet=True
+                )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     got = {r.instance_id: (r.status, sorted(r.FAIL_TO_PASS), sorted(r.PASS_TO_PASS)) for r in summary.results}
     want = {t.instance_id: ("valid", sorted(t.FAIL_TO_PASS), sorted(t.PASS_TO_PASS)) for t in rows}
     assert got == want

@@ -53,7 +53,7 @@ class Node:
 class LocalCluster:
     """Nodes started with ``ray start`` under ``root`` (its temp dir and logs), stopped on exit."""
 
-    def __init__(self, root: Path, *, object_store_mb: int = 80, timeout: float = 90.0) -> None:
+    def __init__(self, root: Path, *, object_store_mb: int = 80, timeout: float = 180.0) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.object_store_mb = object_store_mb
@@ -99,7 +99,10 @@ class LocalCluster:
             args += [f"--temp-dir={self.root / 'ray'}"]
         else:
             args += [f"--address={self.address}"]
-        node_env = {**os.environ, **(env or {}), "RAY_USAGE_STATS_ENABLED": "0"}
+        # No token: Ray 2.60 turns token auth on when a ~/.ray/auth_token exists (someone else's
+        # cluster may have made one) and in-process drivers would then be refused. The nodes
+        # listen on 127.0.0.1 only, and sandboxed agent code has no network to reach them.
+        node_env = {**os.environ, **(env or {}), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
         node_env.pop("RAY_ADDRESS", None)
         if cache_dir is not None:
             node_env["SWEGYM_CACHE_DIR"] = str(cache_dir)
@@ -127,7 +130,10 @@ class LocalCluster:
                     [sys.executable, "-c", probe, self.address],
                     capture_output=True,
                     text=True,
-                    env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
+                    env={
+                        **{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
+                        "RAY_AUTH_MODE": "disabled",
+                    },
                     timeout=30,
                 )
             except subprocess.TimeoutExpired:

@@ -62,10 +62,15 @@ class RayExecutor:
         self.resubmitted = 0
         """Units the driver itself ran again after Ray gave up on them."""
         self._started = False
+        self._auth_mode: str | None = None
 
     def _connect(self) -> None:
         if self.ray.is_initialized():
             return
+        # A Ray started here may switch this process to token auth (it sets RAY_AUTH_MODE when a
+        # ~/.ray/auth_token exists); put the variable back on close so a later cluster is not
+        # refused for a token this process never had to give.
+        self._auth_mode = os.environ.get("RAY_AUTH_MODE")
         try:
             self.ray.init(
                 address=self.address,
@@ -125,6 +130,10 @@ class RayExecutor:
         """Disconnect from the cluster (a local Ray started here stops)."""
         if self._started and self.ray.is_initialized():
             self.ray.shutdown()
+            if self._auth_mode is None:
+                os.environ.pop("RAY_AUTH_MODE", None)
+            else:
+                os.environ["RAY_AUTH_MODE"] = self._auth_mode
         self._started = False
 
 
