@@ -35,6 +35,10 @@ SORTS: dict[str, str] = {
 """Sort keys the list accepts -> the column of the ``eps`` view (whitelisted: never user SQL)."""
 
 _RANGES: dict[str, str] = {"turns": "turns", "tokens": "tokens", "score": "score"}
+SQL_INT_MAX = 2**63 - 1
+"""SQLite's largest integer: a bigger offset or sample is a bad filter (400), not an OverflowError."""
+MAX_TEXT = 1000
+"""Longest text filter: SQLite refuses LIKE patterns over 50,000 bytes, and no id is this long."""
 
 
 class EpisodeQuery(BaseModel):
@@ -42,16 +46,16 @@ class EpisodeQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    run: int | None = Field(default=None, ge=0)
+    run: int | None = Field(default=None, ge=0, le=SQL_INT_MAX)
     """Index of the run (in the order given to `swegym view`)."""
-    task: str | None = None
+    task: str | None = Field(default=None, max_length=MAX_TEXT)
     """Substring of the instance id (case-insensitive)."""
     repo: str | None = None
     outcome: str | None = None
     model: str | None = None
-    sample: int | None = Field(default=None, ge=0)
+    sample: int | None = Field(default=None, ge=0, le=SQL_INT_MAX)
     """Exactly this sample of each task."""
-    k: int | None = Field(default=None, ge=1)
+    k: int | None = Field(default=None, ge=1, le=SQL_INT_MAX)
     """Only the first k samples of each task (sample < k), as pass@k counts them."""
     turns_min: float | None = None
     turns_max: float | None = None
@@ -65,7 +69,7 @@ class EpisodeQuery(BaseModel):
         "run", "task", "sample", "repo", "model", "outcome", "turns", "tokens", "seconds", "score"
     ] = "task"
     order: Literal["asc", "desc"] = "asc"
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=SQL_INT_MAX)
     limit: int = Field(default=50, ge=1, le=500)
 
     @classmethod

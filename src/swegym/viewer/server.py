@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from swegym.viewer.details import episode_detail
 from swegym.viewer.index import RunIndex
 from swegym.viewer.overview import OverviewCache
-from swegym.viewer.query import EpisodeQuery, ViewerError
+from swegym.viewer.query import SQL_INT_MAX, EpisodeQuery, ViewerError
 
 __all__ = ["CSP", "ViewerConfig", "ViewerServer", "make_server", "serve"]
 
@@ -75,7 +75,10 @@ def is_loopback(host: str) -> bool:
 def _host_name(header: str) -> str:
     """The name part of a ``Host`` header (``[::1]:8765`` -> ``::1``, ``x:80`` -> ``x``)."""
     if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
+        end = header.find("]")
+        tail = header[end + 1 :] if end > 0 else "?"
+        # Only "[addr]" or "[addr]:port": "[::1].evil.example" is not a loopback name.
+        return header[1:end] if tail == "" or (tail[:1] == ":" and tail[1:].isdigit()) else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
@@ -213,9 +216,12 @@ class ViewerHandler(BaseHTTPRequestHandler):
 
 def _int(params: dict[str, str], name: str) -> int:
     try:
-        return int(params[name])
+        value = int(params[name])
     except (KeyError, ValueError):
         raise ViewerError(f"the request needs an integer {name}=") from None
+    if abs(value) > SQL_INT_MAX:
+        raise ViewerError(f"{name}= is out of range (at most {SQL_INT_MAX})")
+    return value
 
 
 def make_server(config: ViewerConfig) -> ViewerServer:

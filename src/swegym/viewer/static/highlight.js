@@ -70,9 +70,22 @@ function shellTokens(line) {
   return out;
 }
 
+// Lines highlighted at most: an agent can leave a diff or a command of any size, and a span per
+// token of 200,000 lines would hang the tab. The rest is plain text behind a button.
+export const MAX_LINES = 3000;
+
+function rest(pre, lines) {
+  if (lines.length <= MAX_LINES) return;
+  const more = h("button", { type: "button", class: "elided" }, `… ${lines.length - MAX_LINES} more lines (show as plain text)`);
+  more.addEventListener("click", () => more.replaceWith(lines.slice(MAX_LINES).join("\n")));
+  pre.append(more);
+}
+
 export function highlightCode(text, lang, cls = "code") {
   const pre = h("pre", { class: cls });
-  for (const line of (text ?? "").split("\n")) pre.append(h("span", { class: "line" }, tokens(line, lang)), "\n");
+  const lines = (text ?? "").split("\n");
+  for (const line of lines.slice(0, MAX_LINES)) pre.append(h("span", { class: "line" }, tokens(line, lang)), "\n");
+  rest(pre, lines);
   return pre;
 }
 
@@ -80,15 +93,14 @@ export function highlightCode(text, lang, cls = "code") {
 export function highlightDiff(diff) {
   const pre = h("pre", { class: "diff", "data-diff": true });
   let lang = null;
-  let files = 0;
-  for (const line of (diff ?? "").split("\n")) {
+  const lines = (diff ?? "").split("\n");
+  const files = lines.filter((line) => line.startsWith("diff --git")).length;
+  for (const line of lines.slice(0, MAX_LINES)) {
     let cls = "d-ctx";
     let body = line;
     let mark = "";
-    if (line.startsWith("diff --git")) {
-      cls = "d-file";
-      files += 1;
-    } else if (line.startsWith("+++ ") || line.startsWith("--- ")) {
+    if (line.startsWith("diff --git")) cls = "d-file";
+    else if (line.startsWith("+++ ") || line.startsWith("--- ")) {
       cls = "d-file";
       if (line.startsWith("+++ ")) lang = languageOf(line.slice(4).trim());
     } else if (line.startsWith("@@")) cls = "d-hunk";
@@ -99,6 +111,7 @@ export function highlightDiff(diff) {
     const content = cls === "d-file" || cls === "d-hunk" || cls === "d-meta" ? [line] : [mark, tokens(body, lang)];
     pre.append(h("span", { class: `line ${cls}` }, content)); // block lines: no "\n" between them
   }
+  rest(pre, lines);
   pre.dataset.files = String(files);
   return pre;
 }
