@@ -581,14 +581,17 @@ def test_serve_env_session_flood_stops_at_capacity_and_ids_do_not_outlive_close(
     try:
         assert len(made) == 3, [r.status_code for r in answers]
         assert all(r.status_code == 503 and r.headers["retry-after"] for r in answers if r.status_code != 201)
-        # MCP's close names a session by id: a made-up one closes nothing.
-        close = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "openenv/session/close",
-            "params": {"session_id": "x" * 36},
-        }
-        assert "error" in httpx.post(f"{base}/mcp", json=close).json() and _active(env_server) == 3
+
+        # MCP's close names a session by id: a made-up one closes nothing; MCP's own session
+        # create is held to the same capacity; and MCP is no second way to run a tool.
+        def rpc(method: str, **params: Any) -> dict[str, Any]:
+            body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+            return dict(httpx.post(f"{base}/mcp", json=body, timeout=30).json())
+
+        assert "error" in rpc("openenv/session/close", session_id="x" * 36) and _active(env_server) == 3
+        assert "capacity" in json.dumps(rpc("openenv/session/create")) and _active(env_server) == 3
+        call = rpc("tools/call", session_id=made[0], name="execute_bash", arguments={"command": "id"})
+        assert "error" in call and "uid=" not in json.dumps(call)
     finally:
         for sid in made:
             httpx.delete(f"{base}/sessions/{sid}")
@@ -625,6 +628,11 @@ def test_serve_env_agent_cannot_forge_the_reward_or_reach_host_and_other_session
         assert mark not in seen.output and "MARK" not in seen.output
         a.step("str_replace_editor", {"command": "create", "path": str(host_file), "file_text": mark})
         assert not host_file.exists()
+        # Resets mid-episode start over in a new sandbox: the old one is gone, not left behind.
+        count = len(env_server.sandbox_processes())
+        for _ in range(3):
+            b.reset(instance_id=TASK_ID)
+        assert len(env_server.sandbox_processes()) == count
         # The grading files: the failing test made a no-op, a conftest that reports every test
         # passed; then a finish that claims the reward in its arguments.
         cmd = (
