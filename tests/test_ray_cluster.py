@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -58,8 +60,9 @@ def _ray_processes(root: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    """Head and one worker node, one CPU each, each with its own swegym cache."""
+def cluster(fixture_specs: Path) -> Iterator[LocalCluster]:
+    """Head and one worker node, one CPU each, each with its own swegym cache (and the fixture
+    repo's spec through $SWEGYM_SPECS_PATH, which the nodes inherit)."""
     root = Path(tempfile.mkdtemp(prefix="swegym-ray-", dir="/tmp"))
     c = LocalCluster(root)
     try:
@@ -171,6 +174,36 @@ def test_two_nodes_validate_bundled_lite_to_its_labels(swegym_cache: Path, tmp_p
     got = {r.instance_id: (r.status, sorted(r.FAIL_TO_PASS), sorted(r.PASS_TO_PASS)) for r in summary.results}
     want = {t.instance_id: ("valid", sorted(t.FAIL_TO_PASS), sorted(t.PASS_TO_PASS)) for t in rows}
     assert got == want
+
+
+def test_a_driver_killed_mid_run_resumes_from_its_journal(
+    cluster: LocalCluster, calc_task: Task, tmp_path: Path
+) -> None:
+    rows = labelled(calc_task, 4)
+    tasks = tmp_path / "calc.jsonl"
+    tasks.write_text("".join(t.model_dump_json() + "\n" for t in rows))
+    out = tmp_path / "kill" / "tasks.jsonl"
+    journal = out_paths(out)[0]
+    cmd = [sys.executable, "-m", "swegym", "validate", "--tasks", str(tasks), "--out", str(out), "--json"]
+    cmd += ["--no-date-check", "--executor", "ray", "--ray-address", cluster.address]
+    driver = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (journal.exists() and journal.read_text().strip()):
+        time.sleep(0.1)
+    driver.kill()  # kill -9: no cleanup, its Ray job dies with it
+    driver.wait()
+    first = journal.read_text().splitlines()
+    assert 1 <= len(first) < 4, "the driver finished before it could be killed"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ids = []
+    for line in journal.read_text().splitlines():
+        try:
+            ids.append(json.loads(line)["instance_id"])
+        except json.JSONDecodeError:
+            continue  # a line the kill cut: that task ran again (read_done skips it too)
+    assert sorted(ids) == sorted(t.instance_id for t in rows)  # the finished ones did not run again
+    assert json.loads(done.stdout[done.stdout.index("{") :])["valid"] == 4
 
 
 def test_a_node_stopped_mid_run_loses_nothing_and_duplicates_nothing(
