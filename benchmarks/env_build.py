@@ -5,15 +5,22 @@ interleaved (the order alternates per recipe), with an empty uv cache for every 
 
 - ``swegym``: ``build_env`` as shipped (sandboxed, overlay, hard links from the uv cache where it
   shares a file system with the env, bytecode compiled once at the end);
+- ``swegym-allbytecode`` (with ``--variants``): ``compile_scope: all``, every venv file compiled
+  (the builder's behaviour before import-driven bytecode);
 - ``swegym-copy`` (with ``--variants``): the same with ``SWEGYM_ENV_LINK_MODE=copy``, the
   builder's behaviour before hard links;
+- ``swegym-nocompile`` (with ``--variants``): shipped builder with ``compile_bytecode: false``,
+  the builder's own overhead without the bytecode it compiles for test runs;
 - ``plain``: ``uv venv`` and the same ``uv pip install`` commands (the spec's steps, same Python,
   same dates and flags) on a copy of the repo on the host, no sandbox, no bytecode.
 
 Recipes: the bundled tasks' repos at their bundled versions (offline-available sdists), plus
 ``--tasks SRC`` (e.g. rebuilt SWE-Gym instances, with ``--mirror owner/name=PATH``).
 
-    python benchmarks/env_build.py [--repos moto,pydantic] [--tasks SRC] [--variants] [--json FILE]
+    python benchmarks/env_build.py [--repos moto,pydantic] [--tasks SRC] [--variants] [--test-run]
+
+``--test-run`` times one grading run of each bundled task's gold patch in every swegym env built
+(what the bytecode choices cost or save at test time).
 """
 
 from __future__ import annotations
@@ -33,11 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swegym.envs.builder import build_env, resolve_for_repo
-from swegym.envs.buildscript import step_commands
+from swegym.envs.builder import BuiltEnv, build_env, resolve_for_repo
+from swegym.envs.buildscript import BUILD_PINS_FILE, PINS_FILE, step_commands
 from swegym.envs.python import find_interpreter
 from swegym.envs.spec import EnvSpec, spec_for_task
 from swegym.envs.uvtool import uv_bin
+from swegym.harness.runner import Prepared, run_tests
 from swegym.sources.materialize import materialize
 from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
@@ -53,6 +61,7 @@ class Recipe:
     name: str
     spec: EnvSpec
     repo_dir: Path
+    task: Task
 
 
 @contextlib.contextmanager
@@ -84,20 +93,30 @@ def _recipes(args: argparse.Namespace) -> list[Recipe]:
     for t in tasks:
         repo_dir = materialize(t, mirrors)
         spec = resolve_for_repo(spec_for_task(t), repo_dir)
-        out.append(Recipe(f"{t.repo}@{t.version}", spec, repo_dir))
+        out.append(Recipe(f"{t.repo}@{t.version}", spec, repo_dir, t))
     return out
 
 
-def build_swegym(recipe: Recipe, work: Path, link_mode: str) -> float:
-    """Seconds for ``build_env`` with a fresh env cache and an empty uv cache."""
+def build_swegym(recipe: Recipe, work: Path, link_mode: str) -> tuple[float, BuiltEnv]:
+    """Seconds for ``build_env`` with a fresh env cache and an empty uv cache; the env."""
     with _env(
         SWEGYM_CACHE_DIR=str(work / "swegym-cache"),
         UV_CACHE_DIR=str(work / "uv-cache"),
         SWEGYM_ENV_LINK_MODE=link_mode,
     ):
         start = time.perf_counter()
-        build_env(recipe.spec, recipe.repo_dir, force=True)
-        return time.perf_counter() - start
+        env = build_env(recipe.spec, recipe.repo_dir, force=True)
+        return time.perf_counter() - start, env
+
+
+def test_run_seconds(recipe: Recipe, env: BuiltEnv) -> float:
+    """Wall seconds of one grading run of the task's gold patch in ``env`` (in the sandbox)."""
+    prep = Prepared(recipe.task, recipe.repo_dir, env.spec, env)
+    start = time.perf_counter()
+    run = run_tests(prep, recipe.task.patch)
+    if run.error:
+        raise RuntimeError(f"test run of {recipe.name} failed: {run.error}")
+    return time.perf_counter() - start
 
 
 def build_plain(recipe: Recipe, work: Path) -> float:
@@ -107,7 +126,10 @@ def build_plain(recipe: Recipe, work: Path) -> float:
     python = find_interpreter(recipe.spec.python)
     venv = work / "venv"
     env = {**os.environ, "UV_CACHE_DIR": str(work / "uv-cache"), "VIRTUAL_ENV": str(venv)}
-    env["UV_NO_CONFIG"] = "1"
+    env.update({"UV_NO_CONFIG": "1", **recipe.spec.build_env})
+    files = {PINS_FILE: recipe.spec.pins, BUILD_PINS_FILE: recipe.spec.build_pins}
+    for name, lines in files.items():  # the sandbox's /tmp paths, as host files of this build
+        (work / Path(name).name).write_text("".join(x + "\n" for x in lines))
     env.pop("UV_LINK_MODE", None)
     start = time.perf_counter()
     venv_argv = [uv_bin(), "venv", "-q", "--python", str(python.executable), str(venv)]
@@ -116,6 +138,7 @@ def build_plain(recipe: Recipe, work: Path) -> float:
         if cmd.if_exists and not Path(cmd.if_exists.replace("/testbed", str(repo), 1)).exists():
             continue
         argv = [uv_bin() if a == "uv" and i == 0 else a for i, a in enumerate(cmd.argv)]
+        argv = [str(work / Path(a).name) if a in files else a for a in argv]
         cwd = cmd.cwd.replace("/testbed", str(repo), 1)
         done = subprocess.run(argv, cwd=cwd, env={**env, **cmd.env}, capture_output=True, text=True)
         if done.returncode != 0 and not cmd.optional:
@@ -123,30 +146,53 @@ def build_plain(recipe: Recipe, work: Path) -> float:
     return time.perf_counter() - start
 
 
-def _one(kind: str, recipe: Recipe) -> float:
+VARIANT = {
+    "swegym-nocompile": {"compile_bytecode": False},
+    "swegym-allbytecode": {"compile_scope": "all"},
+}
+
+
+def _one(kind: str, recipe: Recipe, test_runs: dict[str, float] | None) -> float:
+    """One build of ``kind``, in its own temporary caches; with ``test_runs``, also one grading
+    run of the task's gold patch in the env just built (swegym kinds)."""
     with tempfile.TemporaryDirectory(prefix=f"envbench-{kind}-") as tmp:
         work = Path(tmp)
         if kind == "plain":
             return build_plain(recipe, work)
-        return build_swegym(recipe, work, "copy" if kind == "swegym-copy" else "auto")
+        spec = recipe.spec.model_copy(update=VARIANT.get(kind, {}))
+        variant = Recipe(recipe.name, spec, recipe.repo_dir, recipe.task)
+        seconds, env = build_swegym(variant, work, "copy" if kind == "swegym-copy" else "auto")
+        if test_runs is not None and kind != "swegym-copy":
+            with _env(SWEGYM_CACHE_DIR=str(work / "swegym-cache")):
+                test_runs[kind] = round(test_run_seconds(variant, env), 2)
+        return seconds
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    kinds = ["swegym", "plain", *(["swegym-copy"] if args.variants else [])]
+    extra = ["swegym-nocompile", "swegym-allbytecode", "swegym-copy"] if args.variants else []
+    kinds = ["swegym", "plain", *extra]
     rows: list[dict[str, Any]] = []
     for i, recipe in enumerate(_recipes(args)):
         order = kinds if i % 2 == 0 else [kinds[1], kinds[0], *kinds[2:]]
         secs: dict[str, float] = {}
+        has_tests = recipe.task.test_patch or recipe.task.test_files
+        tests: dict[str, float] | None = {} if args.test_run and has_tests else None
         for kind in order:
-            secs[kind] = round(_one(kind, recipe), 2)
-            print(f"  {recipe.name:32} {kind:12} {secs[kind]:8.1f}s", file=sys.stderr, flush=True)
-        rows.append({"recipe": recipe.name, **secs, "ratio": round(secs["swegym"] / secs["plain"], 2)})
+            secs[kind] = round(_one(kind, recipe, tests), 2)
+            print(f"  {recipe.name:32} {kind:18} {secs[kind]:8.1f}s", file=sys.stderr, flush=True)
+        row = {"recipe": recipe.name, **secs, "ratio": round(secs["swegym"] / secs["plain"], 2)}
+        rows.append({**row, **({"test_run_s": tests} if tests else {})})
     total = {k: round(sum(r[k] for r in rows), 2) for k in kinds}
     return {
         "rows": rows,
         "total": total,
         "ratio_total": round(total["swegym"] / total["plain"], 2),
         "ratio_median": round(statistics.median(float(r["ratio"]) for r in rows), 2),
+        **(
+            {"ratio_total_nocompile": round(total["swegym-nocompile"] / total["plain"], 2)}
+            if "swegym-nocompile" in total
+            else {}
+        ),
         "target": 1.2,
         "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
         "notes": "empty uv cache for every build (all packages downloaded from the index); swegym "
@@ -155,12 +201,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print(result: dict[str, Any]) -> None:
-    kinds = [k for k in ("swegym", "plain", "swegym-copy") if k in result["total"]]
-    print(f"{'recipe':34}" + "".join(f"{k:>13}" for k in kinds) + f"{'ratio':>8}")
+    kinds = [
+        k
+        for k in ("swegym", "plain", "swegym-nocompile", "swegym-allbytecode", "swegym-copy")
+        if k in result["total"]
+    ]
+    print(f"{'recipe':34}" + "".join(f"{k:>17}" for k in kinds) + f"{'ratio':>8}")
     for r in result["rows"]:
-        print(f"{r['recipe']:34}" + "".join(f"{r[k]:12.1f}s" for k in kinds) + f"{r['ratio']:8.2f}")
+        print(f"{r['recipe']:34}" + "".join(f"{r[k]:16.1f}s" for k in kinds) + f"{r['ratio']:8.2f}")
+        if "test_run_s" in r:
+            print(
+                f"{'  one gold test run':34}" + "".join(f"{r['test_run_s'].get(k, 0):16.1f}s" for k in kinds)
+            )
     t = result["total"]
-    print(f"{'total':34}" + "".join(f"{t[k]:12.1f}s" for k in kinds) + f"{result['ratio_total']:8.2f}")
+    print(f"{'total':34}" + "".join(f"{t[k]:16.1f}s" for k in kinds) + f"{result['ratio_total']:8.2f}")
 
 
 def main() -> None:
@@ -169,7 +223,8 @@ def main() -> None:
     p.add_argument("--tasks", default="", help="More recipes: a task source (its first --limit tasks).")
     p.add_argument("--limit", type=int, default=4)
     p.add_argument("--mirror", action="append", default=[], help="owner/name=PATH for --tasks.")
-    p.add_argument("--variants", action="store_true", help="Also build with SWEGYM_ENV_LINK_MODE=copy.")
+    p.add_argument("--variants", action="store_true", help="Also: no bytecode, all bytecode, copies.")
+    p.add_argument("--test-run", action="store_true", help="Time one gold-patch test run per swegym env.")
     p.add_argument("--json", default=str(HERE / "results" / "env_build.json"))
     args = p.parse_args()
     result = run(args)

@@ -82,7 +82,7 @@ def _sweep(root: Path, max_age_s: float = 6 * 3600) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
-def passthrough_env(link_mode: str) -> dict[str, str]:
+def passthrough_env(link_mode: str, timeout: float = 1800) -> dict[str, str]:
     """The host variables a build may see (index and proxy settings) and uv's fixed settings."""
     out = {k: v for k, v in os.environ.items() if k.startswith(_PASSTHROUGH_PREFIXES) or k in _PASSTHROUGH}
     out.update(
@@ -92,6 +92,10 @@ def passthrough_env(link_mode: str) -> dict[str, str]:
             "UV_PYTHON_DOWNLOADS": "never",
             "UV_NO_PROGRESS": "1",
             "UV_NO_CONFIG": "1",
+            # uv locks an editable build by its path, and every build's project is /testbed: a
+            # concurrent build's long native compile holds that lock past uv's default 300 s, so
+            # a build waits as long as it may run instead of failing.
+            "UV_LOCK_TIMEOUT": str(int(timeout)),
         }
     )
     return out
