@@ -45,7 +45,9 @@ class Server:
         # Output to a file, never an unread pipe: a full pipe would stall the server's event loop.
         with log.open("w") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 180
+        # The server builds the task's environment first: seconds with a warm uv cache, longer
+        # when the machine's package cache is busy.
+        deadline = time.time() + 600
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")

@@ -103,7 +103,14 @@ def run(app: Any, config: ServeConfig) -> None:
 
     check_bind(config)
     # Pings only catch a silent network partition (a dead client's socket closes at once); a
-    # long timeout keeps a busy machine's slow pong from ending a live episode.
+    # long timeout keeps a busy machine's slow pong from ending a live episode. No per-message
+    # deflate: observations are a few KB, and compressing them costs more than it saves.
     uvicorn.run(
-        app, host=config.host, port=config.port, log_level="warning", ws_ping_interval=30, ws_ping_timeout=300
+        app,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        ws_ping_interval=30,
+        ws_ping_timeout=300,
+        ws_per_message_deflate=False,
     )

@@ -81,6 +81,7 @@ class SWEGymClient:
                     proxy=None if local else True,
                     ping_interval=30,
                     ping_timeout=300,
+                    compression=None,
                 ).__enter__()
             except Exception as exc:
                 raise ClientError(f"cannot connect to {self.url}: {exc}") from None

@@ -41,9 +41,8 @@ class TaskPool:
         if instance_id is not None:
             task = self.by_id.get(instance_id)
             if task is None:
-                raise ServeError(
-                    f"unknown instance_id {instance_id!r}: this server has {len(self.tasks)} tasks"
-                )
+                shown = instance_id[:120]  # a client's string, echoed back: bounded
+                raise ServeError(f"unknown instance_id {shown!r}: this server has {len(self.tasks)} tasks")
             return task
         index = seed if seed is not None else next(self._next)
         return self.tasks[index % len(self.tasks)]
