@@ -146,7 +146,7 @@ def build_plain(recipe: Recipe, work: Path) -> float:
     return time.perf_counter() - start
 
 
-VARIANT = {
+VARIANT: dict[str, dict[str, Any]] = {
     "swegym-nocompile": {"compile_bytecode": False},
     "swegym-allbytecode": {"compile_scope": "all"},
 }

@@ -121,9 +121,10 @@ def test_malformed_user_spec_is_one_line_naming_file_version_field(
     assert "\n" not in msg and str(path) in msg and "version 9.9" in msg and f"field '{field}" in msg
 
 
-def test_unknown_top_level_key_is_named(tmp_path: Path) -> None:
-    with pytest.raises(UnknownSpecError, match="unknown top-level key 'versoins'"):
-        _load(tmp_path, {}, versoins={})
+def test_other_top_level_keys_are_ignored_as_before(tmp_path: Path) -> None:
+    # Mining's proposals carry 'proposal_notes'; files of the older format keep loading.
+    table = _load(tmp_path, {"1.0": {"python": "3.10"}}, proposal_notes={"1.0": "x"})
+    assert table["1.0"].python == "3.10"
 
 
 def test_dates_reach_uv_as_utc_timestamps() -> None:

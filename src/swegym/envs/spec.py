@@ -183,9 +183,6 @@ def _spec_files(dirs: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
-_FILE_KEYS = frozenset({"repo", "license", "homepage", "notes", "defaults", "groups", "versions"})
-
-
 def _merged(origin: str, data: dict[str, Any], version: str, raw: object) -> dict[str, Any]:
     """One version's fields: the file's ``defaults``, then its ``group``, then its own."""
     if not isinstance(raw, dict):
@@ -212,11 +209,6 @@ def _parse_file(origin: str, text: str) -> tuple[str, dict[str, EnvSpec]]:
     repo = data.get("repo")
     if not isinstance(repo, str) or not isinstance(data.get("versions"), dict):
         raise UnknownSpecError(f"{origin}: needs 'repo' and a 'versions' object")
-    unknown = sorted(set(data) - _FILE_KEYS)
-    if unknown:
-        raise UnknownSpecError(
-            f"{origin}: unknown top-level key '{unknown[0]}' (known: {', '.join(sorted(_FILE_KEYS))})"
-        )
     for key in ("defaults", "groups"):
         if not isinstance(data.get(key) or {}, dict):
             raise UnknownSpecError(f"{origin}: '{key}' must be an object")
