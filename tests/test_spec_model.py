@@ -67,6 +67,7 @@ def test_legacy_specs_keep_their_build_key() -> None:
         {"compile_bytecode": False},
         {"build_pins": ["cython<3"]},
         {"compile_scope": "all"},
+        {"venv_at_mount": True},
         {"warm_imports": ["numpy"]},
     ],
 )

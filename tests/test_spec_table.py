@@ -102,7 +102,9 @@ def test_recipes_use_the_new_fields_where_swegym_does() -> None:
     assert mypy.test_select == "mypy_cases"
     assert get_spec("conan-io/conan", "1.40").build_pins == ["cython<3"]
     assert get_spec("conan-io/conan", "2.1").env == {"PYTHONPATH": "/testbed"}
-    assert get_spec("pandas-dev/pandas", "2.0").per_commit
+    assert (
+        get_spec("pandas-dev/pandas", "2.0").per_commit and get_spec("pandas-dev/pandas", "2.0").venv_at_mount
+    )
     assert get_spec("pydantic/pydantic", "1.10").build_env == {"SKIP_CYTHON": "1"}
     dvc = get_spec("iterative/dvc", "0.93")
     assert dvc.pins == ["numpy<=1.20", "pytest<8"] and len(dvc.edits) == 3

@@ -57,14 +57,15 @@ class VenvPlan:
     """The venv's path inside the build sandbox."""
 
 
-def plan_venv(cache: Path, staging: Path) -> VenvPlan:
-    """Hard links when the cache and the staging directory share a file system (and the user
-    has not asked for copies), else copies into the venv at its mount point."""
+def plan_venv(cache: Path, staging: Path, at_mount: bool = False) -> VenvPlan:
+    """Hard links when the cache and the staging directory share a file system (and neither the
+    user nor the spec, ``venv_at_mount``, asks for the venv at its mount point), else copies
+    into the venv at its mount point."""
     wanted = os.environ.get("SWEGYM_ENV_LINK_MODE", "auto")
     if wanted not in ("auto", "copy", "hardlink"):
         raise EnvBuildError(f"SWEGYM_ENV_LINK_MODE={wanted!r}: use auto, copy or hardlink")
     same_fs = os.stat(cache).st_dev == os.stat(staging).st_dev
-    if wanted == "copy" or not same_fs:
+    if wanted == "copy" or at_mount or not same_fs:
         return VenvPlan("copy", staging / "env", ENV_MOUNT)
     _sweep(cache / STAGING)
     rel = f"{STAGING}/{staging.name}/env"
@@ -109,7 +110,7 @@ def run_build(
     ends up in ``staging/env``. The exit status, or None on timeout; output in ``build.log``."""
     cache = uv_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    plan = plan_venv(cache, staging)
+    plan = plan_venv(cache, staging, spec.venv_at_mount)
     plan.host_dir.mkdir(parents=True, exist_ok=True)
     rw = [(cache, UV_CACHE_MOUNT)]
     if plan.link_mode == "copy":

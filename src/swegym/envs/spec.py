@@ -75,6 +75,11 @@ class EnvSpec(BaseModel):
     edits: list[RepoEdit] = Field(default_factory=list, description="Repo edits before the install.")
     submodules: list[Submodule] = Field(default_factory=list, description="Submodules the build needs.")
     requires: list[SystemTool] = Field(default_factory=list, description="Host programs needed.")
+    venv_at_mount: bool = Field(
+        default=False,
+        description="Build the venv at its mount point (copies, no hard links): for recipes that "
+        "record the venv's path at build time (a meson-python editable records ninja's path).",
+    )
     compile_bytecode: bool = Field(default=True, description="Compile bytecode at build time.")
     compile_scope: Literal["imports", "all"] = Field(
         default="imports",
