@@ -25,6 +25,7 @@ from swegym.harness.script import (
     Canary,
     grading_script,
 )
+from swegym.harness.selection import Selection, select_tests
 from swegym.harness.versioncmd import sandbox_runner
 from swegym.sandbox.base import ExecRequest, ExecResponse
 from swegym.sandbox.config import SandboxConfig
@@ -131,7 +132,8 @@ def run_tests(
     """
     task, spec = prep.task, prep.spec
     grading = targets is None
-    targets = test_targets(task) if targets is None else targets
+    selection = select_tests(task, spec) if targets is None else Selection(targets)
+    targets = selection.targets
     if grading and not targets:
         return TestRun(error="no test file to run: the test patch touches none and test_files is empty")
     screened = screen_diff(patch, prep.repo_dir)
@@ -142,7 +144,8 @@ def run_tests(
     canary = _canary(prep, targets) if use_plugin and targets else None
     if canary is not None and canary.path not in targets:
         targets = [*targets, canary.path]  # a directory target: the canary is a file of its own
-    script = grading_script(restore, targets, spec, use_plugin, plugins, canary)
+    args = Selection(targets, selection.keywords).args(canary.case if canary else None)
+    script = grading_script(restore, args, spec, use_plugin, plugins, canary)
     request = ExecRequest(
         script=script,
         timeout=timeout or spec.test_timeout,
