@@ -61,3 +61,12 @@ def test_exec_once_timeout_and_results_channel(repo: Path) -> None:
     assert r.output == "out\n" and r.results == "side\n"
     r = sb.exec_once(ExecRequest(script="sleep 100 & sleep 100", timeout=1))
     assert r.timed_out and r.exit_code is None and r.duration_s < 10
+
+
+def test_var_tmp_is_the_sandbox_tmp(repo: Path) -> None:
+    """Suites that write under /var/tmp (dvc's /var/tmp/dvc) get the sandbox's own sized /tmp;
+    the rest of /var stays read-only and nothing reaches the host."""
+    with LocalSandbox(Layout(repo_layers=[repo])) as sb:
+        assert sb.run("mkdir -p /var/tmp/dvc && echo x > /var/tmp/dvc/f && cat /tmp/dvc/f").output == "x\n"
+        assert sb.run("touch /var/other").exit_code != 0
+    assert not Path("/var/tmp/dvc/f").exists() or Path("/var/tmp/dvc/f").read_text() != "x\n"

@@ -192,7 +192,9 @@ def build_argv(
     # /dev is an unsized tmpfs: read-only (device nodes still work), with a sized /dev/shm.
     argv += ["--perms", "1777", "--size", str(tmp_size_mb << 20), "--tmpfs", "/dev/shm"]
     argv += ["--remount-ro", "/dev"]
-    argv += ["--dir", "/run/swegym", "--dir", "/var/tmp"]
+    # /var/tmp is /tmp (some suites write there, e.g. dvc's /var/tmp/dvc): one sized, per-sandbox
+    # scratch space instead of a read-only directory or a second quota.
+    argv += ["--dir", "/run/swegym", "--dir", "/var", "--symlink", "../tmp", "/var/tmp"]
     etc = runtime_etc()
     for name in ("passwd", "group", "hosts", "hostname", "gitignore"):
         argv += ["--ro-bind", str(etc / name), f"/etc/{name}"]
