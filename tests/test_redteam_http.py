@@ -465,9 +465,6 @@ EVIL = "http://evil.example"
 
 
 @pytest.mark.sandbox
-@pytest.mark.skip(
-    reason="OPEN: /ws accepts any Origin: a web page gets a sandbox shell on the loopback server"
-)
 def test_serve_env_cross_site_websocket_hijacking_is_refused(env_server: Any) -> None:
     from websockets.exceptions import InvalidStatus
 
@@ -482,7 +479,6 @@ def test_serve_env_cross_site_websocket_hijacking_is_refused(env_server: Any) ->
 
 
 @pytest.mark.sandbox
-@pytest.mark.skip(reason="OPEN: no Host check: a DNS-rebound page (Host: evil.example) drives /sessions")
 def test_serve_env_dns_rebinding_host_header_is_refused(env_server: Any) -> None:
     port = env_server.port
     for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
@@ -494,9 +490,6 @@ def test_serve_env_dns_rebinding_host_header_is_refused(env_server: Any) -> None
 
 
 @pytest.mark.sandbox
-@pytest.mark.skip(
-    reason="OPEN: cross-site simple POSTs (/sessions, text/plain /mcp) open sessions: capacity DoS"
-)
 def test_serve_env_csrf_simple_posts_cannot_open_sessions(env_server: Any) -> None:
     # What <form method=post> or fetch(..., {mode: "no-cors"}) sends: no preflight, Origin set.
     plain = {"Origin": EVIL, "Content-Type": "text/plain"}
@@ -509,7 +502,6 @@ def test_serve_env_csrf_simple_posts_cannot_open_sessions(env_server: Any) -> No
 
 
 @pytest.mark.sandbox
-@pytest.mark.skip(reason="OPEN: HTTP bodies have no size limit: a 32 MiB (or 32 GiB) step body is read whole")
 def test_serve_env_huge_http_body_is_refused_before_it_is_read(env_server: Any) -> None:
     body = b'{"action": {"name": "execute_bash", "arguments": {"command": "' + b"a" * (32 << 20) + b'"}}}'
     r = httpx.post(
@@ -557,9 +549,6 @@ def test_serve_env_slowloris_handshakes_do_not_block_clients_and_idle_slots_are_
 
 
 @pytest.mark.sandbox
-@pytest.mark.skip(
-    reason="OPEN: an idle-reaped /ws session keeps its socket open: connections pile up unbounded"
-)
 def test_serve_env_idle_reaped_websocket_is_closed(env_server: Any) -> None:
     from websockets.exceptions import ConnectionClosed
 
@@ -648,9 +637,6 @@ def test_serve_env_agent_cannot_forge_the_reward_or_reach_host_and_other_session
 
 
 @pytest.mark.sandbox
-@pytest.mark.skip(
-    reason="OPEN: a client that drops mid-step leaves its session and sandbox until the command ends"
-)
 def test_serve_env_abrupt_disconnect_mid_step_frees_the_sandbox_at_once(env_server: Any) -> None:
     import struct
 

@@ -34,6 +34,14 @@ def serve_env(
         envvar="SWEGYM_SERVE_TOKEN",
         help="Required of every request (Bearer or Basic password).",
     ),
+    allow_origin: list[str] = typer.Option(
+        [],
+        "--allow-origin",
+        help="A browser origin (https://host:port) allowed to call the server; repeatable.",
+    ),
+    max_body_mb: float = typer.Option(
+        8.0, "--max-body-mb", min=0.01, help="Largest request body / WebSocket message (MiB)."
+    ),
     max_turns: int = typer.Option(30, "--max-turns", min=1),
     max_seconds: float = typer.Option(1800.0, "--max-seconds", help="Wall-clock limit of an episode."),
     prepare: bool = typer.Option(
@@ -61,6 +69,8 @@ def serve_env(
         grade_workers=grade_workers,
         session_timeout=session_timeout,
         token=token,
+        allow_origins=allow_origin or [],
+        max_body_mb=max_body_mb,
         prepare=prepare,
         env=EnvConfig(mirrors=mirrors(mirror, mirror_root)),
         agent=AgentConfig(max_turns=max_turns, max_seconds=max_seconds),

@@ -1,5 +1,6 @@
-"""The server app: openenv-core's WebSocket session endpoint plus swegym's HTTP sessions, behind
-a token guard when a token is set; `load_served_tasks` and `run` (which checks the bind first)."""
+"""The server app: swegym's /ws session endpoint (OpenEnv's protocol), OpenEnv's routes and
+swegym's HTTP sessions, behind the request guard and (when a token is set) the token guard;
+`load_served_tasks` and `run` (which checks the bind first)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from fastapi import FastAPI, WebSocketDisconnect
 from openenv.core.env_server.types import ConcurrencyConfig, ServerMode
 
 from swegym.harness.runner import prepare
-from swegym.server.config import ServeConfig, check_bind
+from swegym.server.config import ServeConfig, check_bind, is_loopback
 from swegym.server.environment import SWEGymEnvironment, TaskPool
 from swegym.server.guard import TokenGuard
 from swegym.server.models import SWEAction, SWEObservation
+from swegym.server.origin import RequestGuard
 from swegym.server.sessions import RETRY_AFTER_S, SwegymEnvServer
+from swegym.server.wsroute import register_socket_route
 from swegym.tasks.loaders import load_tasks
 from swegym.tasks.model import Task
 
@@ -27,7 +30,8 @@ SESSION_SOCKETS = frozenset({"/ws", "/mcp"})
 
 
 def create_app(config: ServeConfig, tasks: Sequence[Task]) -> Any:
-    """The ASGI app serving ``tasks`` (wrapped in the token guard when ``config.token`` is set)."""
+    """The ASGI app serving ``tasks``: behind the request guard (Host, Origin, body type and
+    size) and, when ``config.token`` is set, the token guard."""
     pool = TaskPool(tasks)
     gate = threading.BoundedSemaphore(config.graders())
 
@@ -46,12 +50,20 @@ def create_app(config: ServeConfig, tasks: Sequence[Task]) -> Any:
     app = FastAPI(title="swegym environment server", version="1", description="See docs/rl.md.")
     # Production mode: OpenEnv's stateless HTTP /reset, /step and /state would each start (and
     # drop) a sandbox per request; /ws and /sessions are the stateful ways in.
+    register_socket_route(app, server)  # first: it shadows OpenEnv's /ws
     server.register_routes(app, mode=ServerMode.PRODUCTION)
     server.register_session_routes(app)
     app.router.on_shutdown.append(server.close_all)
     app.state.env_server = server
     door = _SessionDoor(app, server)
-    return TokenGuard(door, config.token) if config.token else door
+    guarded = TokenGuard(door, config.token) if config.token else door
+    # Outermost, always on: a loopback server is in reach of every page the user's browser opens.
+    return RequestGuard(
+        guarded,
+        max_body=config.max_body(),
+        check_host=is_loopback(config.host),
+        allow_origins=config.allow_origins,
+    )
 
 
 class _SessionDoor:
@@ -113,4 +125,5 @@ def run(app: Any, config: ServeConfig) -> None:
         ws_ping_interval=30,
         ws_ping_timeout=300,
         ws_per_message_deflate=False,
+        ws_max_size=config.max_body(),  # explicit: one cap for HTTP bodies and messages
     )

@@ -25,6 +25,9 @@ from pydantic import BaseModel, Field
 
 from swegym.errors import SwegymError
 
+IDLE_CLOSE = 4000
+"""The close code of a session the server closed for idleness (`swegym.server.sessions`)."""
+
 
 class ClientError(SwegymError):
     """The server refused a request (capacity, a bad action, a closed session) or went away."""
@@ -113,6 +116,8 @@ class SWEGymClient:
             self._ws = None
 
     def _ask(self, kind: str, data: dict[str, Any] | None) -> dict[str, Any]:
+        from websockets.exceptions import ConnectionClosed
+
         self.connect()
         message: dict[str, Any] = {"type": kind} if data is None else {"type": kind, "data": data}
         try:
@@ -120,6 +125,10 @@ class SWEGymClient:
             answer = json.loads(self._ws.recv(timeout=self.timeout))
         except TimeoutError:
             raise ClientError(f"no answer to {kind} within {self.timeout:g}s") from None
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None and exc.rcvd.code == IDLE_CLOSE:  # the server's idle reaper
+                raise ClientError(f"this session was closed ({exc.rcvd.reason}); open a new one") from None
+            raise ClientError(f"the connection to {self.url} broke during {kind}: {exc}") from None
         except Exception as exc:
             raise ClientError(f"the connection to {self.url} broke during {kind}: {exc}") from None
         if answer.get("type") == "error":

@@ -46,6 +46,11 @@ class ServeConfig(BaseModel):
     token: str | None = None
     """Required of every request (Bearer, or the password of Basic auth) when set; mandatory
     when binding anything but loopback."""
+    allow_origins: list[str] = Field(default_factory=list)
+    """Browser origins (``https://app.example:8443``) allowed besides loopback ones; a request
+    with any other ``Origin`` is refused (a web page must not drive the server)."""
+    max_body_mb: float = Field(default=8.0, gt=0)
+    """Largest HTTP request body and WebSocket message (MiB); larger ones are refused unread."""
     prepare: bool = True
     """Build every task's environment before listening (a first reset is then fast)."""
     env: EnvConfig = Field(default_factory=EnvConfig)
@@ -54,6 +59,9 @@ class ServeConfig(BaseModel):
 
     def sessions(self) -> int:
         return self.max_sessions or default_max_sessions(self.env.sandbox.memory_mb)
+
+    def max_body(self) -> int:
+        return int(self.max_body_mb * (1 << 20))
 
     def graders(self) -> int:
         return self.grade_workers or default_workers(self.env.sandbox.memory_mb)

@@ -135,6 +135,14 @@ class SWEGymEnvironment(Environment[SWEAction, SWEObservation, SWEState]):
             out.diff, out.error = info.get("diff"), info.get("error")
         return out
 
+    def kill(self) -> None:
+        """Stop the episode's sandbox now, from any thread, even while a step runs in it (its
+        client is gone): the step's command dies and the step returns; `close` then finishes."""
+        self.closed = True
+        sandbox = getattr(self._env.unwrapped, "sandbox", None) if self._env is not None else None
+        if sandbox is not None:
+            sandbox.close()
+
     @property
     def state(self) -> SWEState:
         return self._state.model_copy()

@@ -13,6 +13,7 @@ This builds on `HTTPEnvServer`'s session table (``_sessions``, ``_create_session
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any, cast
@@ -23,6 +24,7 @@ from openenv.core.env_server.http_server import HTTPEnvServer
 from pydantic import ValidationError
 
 from swegym.errors import SwegymError
+from swegym.server.client import IDLE_CLOSE
 from swegym.server.environment import SWEGymEnvironment
 from swegym.server.models import Capacity, ResetBody, SessionCreated, StepBody
 
@@ -36,6 +38,11 @@ class SwegymEnvServer(HTTPEnvServer):
 
     grade_workers = 1
     task_count = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sockets: dict[str, Any] = {}
+        """Session id -> its /ws connection (`swegym.server.wsroute`), closed when it is reaped."""
 
     async def _reap_idle_sessions(self) -> None:
         timeout = self._session_idle_timeout_s
@@ -55,6 +62,7 @@ class SwegymEnvServer(HTTPEnvServer):
                 for sid in stale:
                     log.info("closing idle session %s", sid[:8])
                     await self._destroy_session(sid)
+                    await self._close_socket(sid, IDLE_CLOSE, "idle timeout")
             except asyncio.CancelledError:
                 break
             except Exception as exc:  # the reaper must outlive one bad session
@@ -64,6 +72,14 @@ class SwegymEnvServer(HTTPEnvServer):
         """Destroy every session (server shutdown): no sandbox outlives the server."""
         for sid in list(self._sessions):
             await self._destroy_session(sid)
+            await self._close_socket(sid, 1001, "server shutting down")
+
+    async def _close_socket(self, sid: str, code: int, reason: str) -> None:
+        # A reaped session's client is told (and its connection freed), not left on a dead socket.
+        websocket = self.sockets.pop(sid, None)
+        if websocket is not None:
+            with contextlib.suppress(Exception):
+                await websocket.close(code, reason)
 
     def at_capacity(self) -> bool:
         return self.active_sessions >= self.max_concurrent_envs
