@@ -5,6 +5,7 @@ The attacks on a running server are in tests/test_redteam_http.py."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -39,13 +40,13 @@ def test_origins() -> None:
 
 def _call(guard: RequestGuard, headers: dict[str, str], body: list[bytes], method: str = "POST") -> int:
     """The status `guard` answers an HTTP request with (the app behind it, `_echo_app`, 200)."""
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     chunks = [{"type": "http.request", "body": b, "more_body": i < len(body) - 1} for i, b in enumerate(body)]
 
     async def receive() -> dict[str, Any]:
         return chunks.pop(0) if chunks else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     hdrs = [(k.lower().encode(), v.encode()) for k, v in {"Host": "127.0.0.1:1", **headers}.items()]
