@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PYVER, run_git
 from swegym.envs.spec import EnvSpec
-from swegym.harness.selection import Selection, mypy_cases, select_tests
+from swegym.harness.selection import Selection, canary_home, mypy_cases, select_tests
 from swegym.harness.validate import validate_task
 from swegym.tasks.model import Task
 
@@ -144,3 +144,13 @@ def test_mypy_style_task_validates_with_k_over_its_cases(tmp_path: Path) -> None
     assert result.task is not None
     assert result.task.FAIL_TO_PASS == ["mypy/test/testcheck.py::test_case[testTwo]"]
     assert result.task.PASS_TO_PASS == ["mypy/test/testcheck.py::test_case[testZero]"]
+
+
+def test_canary_home_is_an_existing_module_of_the_first_directory(tmp_path: Path) -> None:
+    (tmp_path / "mypy" / "test").mkdir(parents=True)
+    for name in ("testsolve.py", "testcheck.py", "helpers.py"):
+        (tmp_path / "mypy" / "test" / name).write_text("")
+    sel = Selection(["mypy/test"], ["testA"])
+    assert canary_home(tmp_path, sel) == "mypy/test/testcheck.py"
+    assert canary_home(tmp_path, Selection(["mypy/test"])) is None  # files mode: as before
+    assert canary_home(tmp_path, Selection(["mypyc/test"], ["testA"])) is None

@@ -25,7 +25,7 @@ from swegym.harness.script import (
     Canary,
     grading_script,
 )
-from swegym.harness.selection import Selection, select_tests
+from swegym.harness.selection import Selection, canary_home, select_tests
 from swegym.harness.versioncmd import sandbox_runner
 from swegym.sandbox.base import ExecRequest, ExecResponse
 from swegym.sandbox.config import SandboxConfig
@@ -141,8 +141,9 @@ def run_tests(
         return TestRun(patch_applied=False, rejected=screened.rejected)
     restore = list(dict.fromkeys([*touched_files(task.test_patch), *task.test_files])) if grading else []
     use_plugin = spec.log_parser == "pytest"
-    canary = _canary(prep, targets) if use_plugin and targets else None
-    if canary is not None and canary.path not in targets:
+    home = canary_home(prep.repo_dir, selection)
+    canary = _canary(prep, [home] if home else targets) if use_plugin and targets else None
+    if canary is not None and canary.path not in targets and not home:
         targets = [*targets, canary.path]  # a directory target: the canary is a file of its own
     args = Selection(targets, selection.keywords).args(canary.case if canary else None)
     script = grading_script(restore, args, spec, use_plugin, plugins, canary)

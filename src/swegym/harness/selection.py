@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from swegym.envs.spec import EnvSpec
 from swegym.harness.patches import run_targets, touched_files
@@ -32,6 +33,19 @@ class Selection:
             return list(self.targets)
         names = [*self.keywords, *([canary_case] if canary_case else [])]
         return [*self.targets, "-k", " or ".join(names)]
+
+
+def canary_home(repo_dir: Path, selection: Selection) -> str | None:
+    """For a ``-k`` selection over directories, an existing test module of the first one to
+    carry the canaries (``None`` otherwise). They must share a collected module: pytest 8.3
+    drops a whole package directory argument when a file inside it is also an argument."""
+    if not selection.keywords or not selection.targets:
+        return None
+    first = selection.targets[0]
+    for path in sorted((repo_dir / first).glob("test*.py")):
+        if path.is_file() and not path.is_symlink():
+            return f"{first.rstrip('/')}/{path.name}"
+    return None
 
 
 def mypy_cases(test_patch: str) -> list[str]:
