@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent / "src" / "swegym"
 
 # Lowest first. `sandbox` sits below `envs` because environments are built inside the sandbox;
 # `tasks` below `sources` because a source materializes a task's repo (the Task model is the
-# shared vocabulary). Modules at the package root (errors, config, extras) are below
+# shared vocabulary). Modules at the package root (errors, config, extras, loopback) are below
 # everything.
 LAYERS = [
     "executors",  # where batches run (a thread pool, Ray): below everything that runs batches
@@ -30,7 +30,7 @@ LAYERS = [
     "viewer",
     "cli",
 ]
-BASE = {"errors", "config", "data", "extras"}
+BASE = {"errors", "config", "data", "extras", "loopback"}
 EXEMPT = {"__init__", "__main__"}  # the package's lazy top-level API and `python -m swegym`
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 
 from pydantic import BaseModel, Field
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 from swegym.agent.env import EnvConfig
 from swegym.agent.loop import AgentConfig
 from swegym.errors import SwegymError
+from swegym.loopback import is_loopback_name
 from swegym.rollouts.runner import default_workers
 
 INSTALL_RL = "pip install 'swegym[rl]'"
@@ -69,12 +69,7 @@ class ServeConfig(BaseModel):
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names only this machine (127.0.0.0/8, ::1 or localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_name(host)
 
 
 def check_bind(config: ServeConfig) -> None:

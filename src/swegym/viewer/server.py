@@ -12,7 +12,6 @@ What a hostile trajectory or a hostile web page could try, and what stops it:
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import socket
@@ -27,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, Field
 
+from swegym.loopback import is_loopback_host, is_loopback_name
 from swegym.viewer.details import episode_detail
 from swegym.viewer.index import RunIndex
 from swegym.viewer.overview import OverviewCache
@@ -45,7 +45,6 @@ PAGES = frozenset({"/", "/episodes", "/episode", "/compare"})
 """Paths the single-page app answers (the URL's query string holds the view's state)."""
 _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 _STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(?:html|js|css|svg)$")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "127.0.0.1", "::1"})
 
 
 class ViewerConfig(BaseModel):
@@ -63,23 +62,7 @@ class ViewerConfig(BaseModel):
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an address, maybe in brackets) is this machine's loopback."""
-    host = host.strip("[]").lower()
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _host_name(header: str) -> str:
-    """The name part of a ``Host`` header (``[::1]:8765`` -> ``::1``, ``x:80`` -> ``x``)."""
-    if header.startswith("["):
-        end = header.find("]")
-        tail = header[end + 1 :] if end > 0 else "?"
-        # Only "[addr]" or "[addr]:port": "[::1].evil.example" is not a loopback name.
-        return header[1:end] if tail == "" or (tail[:1] == ":" and tail[1:].isdigit()) else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    return is_loopback_name(host)
 
 
 def _static_files() -> dict[str, bytes]:
@@ -171,7 +154,7 @@ class ViewerHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         host = self.headers.get("Host", "")
-        if self.server.check_host and not is_loopback(_host_name(host)):
+        if self.server.check_host and not is_loopback_host(host):
             # DNS rebinding: a page at evil.example resolved to 127.0.0.1 sends Host: evil.example.
             self._error(
                 HTTPStatus.MISDIRECTED_REQUEST, f"refused Host {host!r}: the viewer answers loopback only"
