@@ -41,12 +41,6 @@ def tree_repo(clean_dir: Path, dest: Path, patch: str, message: str, what: str) 
         raise SourceError(f"{what}: git archive failed in {clean_dir}")
     subprocess.run(["tar", "-x", "-f", "-", "-C", str(dest)], input=archive.stdout, check=True)
     git(dest, "init", "-q", "--initial-branch=main")
-    _apply_and_commit(dest, patch, what, message)
-    return git(dest, "rev-parse", "HEAD").strip()
-
-
-def _apply_and_commit(dest: Path, patch: str, what: str, message: str) -> None:
-    """Apply ``patch`` (may be empty) in ``dest`` and commit the whole tree as ``message``."""
     if patch:
         proc = subprocess.run(
             ["git", "apply", "--whitespace=nowarn", "-"],
@@ -60,6 +54,7 @@ def _apply_and_commit(dest: Path, patch: str, what: str, message: str) -> None:
             raise SourceError(f"{what}: base_patch does not apply to its source: {err[0]}")
     git(dest, "add", "--all", "--force", ".")
     git(dest, "commit", "-q", "--no-verify", "-m", message)
+    return git(dest, "rev-parse", "HEAD").strip()
 
 
 def pool_dir(clean_dir: Path) -> Path:
@@ -109,7 +104,19 @@ def linked_repo(pool: Path, dest: Path, patch: str, message: str, what: str) -> 
     shutil.copy2(pool / ".git" / "index", dest / ".git" / "index")
     for path in _patch_paths(patch):
         _own_inode(dest, path)
-    _apply_and_commit(dest, patch, what, message)
+    if patch:
+        proc = subprocess.run(
+            ["git", "apply", "--whitespace=nowarn", "-"],
+            cwd=dest,
+            env=git_env(),
+            input=patch.encode(),
+            capture_output=True,
+        )
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise SourceError(f"{what}: base_patch does not apply to its source: {err[0]}")
+    git(dest, "add", "--all", "--force", ".")
+    git(dest, "commit", "-q", "--no-verify", "-m", message)
     _drop_unreachable(dest)
     return git(dest, "rev-parse", "HEAD").strip()
 
