@@ -224,6 +224,22 @@ for _rt_pm in _rt_gc.get_objects():
 """Wraps the plugin manager's hook calling (an instance attribute) to rewrite reports."""
 
 
+FORGED_RERUN = """
+import sys as _rt_sys
+from _pytest.reports import TestReport as _RtTR
+_rt_clamp0 = clamp
+def clamp(x, lo, hi):
+    _p = _rt_sys.modules.get("swegym_pytest_plugin")
+    _id = "tests/test_calc.py::test_clamp_upper"
+    if _p is not None and _p._STATE.get("item") == _id:
+        for _w, _o in (("call", "rerun"), ("setup", "passed"), ("call", "passed"), ("teardown", "passed")):
+            _p.pytest_runtest_logreport(_RtTR(_id, ("tests/test_calc.py", 1, "t"), {}, _o, None, _w))
+    return _rt_clamp0(x, lo, hi)
+"""
+"""During the failing test's own run, reports a 'rerun' of it (which lets its phases repeat)
+and then a passing attempt, before its real failing report."""
+
+
 ASSERTION_ERROR_TO_XFAIL = """
 import sys as _rt_sys
 def _rt_prof(frame, event, arg):
@@ -308,6 +324,12 @@ def test_an_assertion_error_rebound_to_xfailed_is_a_failure(prep: Prepared) -> N
     verdict = grade_diff(prep, _append_to_calc(ASSERTION_ERROR_TO_XFAIL))
     assert verdict.outcome == Outcome.TESTS_FAILED, (verdict.outcome, verdict.error)
     assert verdict.tests_status["FAIL_TO_PASS"].failure == ["tests/test_calc.py::test_clamp_upper"]
+
+
+def test_a_forged_rerun_cannot_turn_a_failure_into_a_pass(prep: Prepared) -> None:
+    verdict = grade_diff(prep, _append_to_calc(FORGED_RERUN))
+    assert verdict.outcome in (Outcome.TAMPERED, Outcome.TESTS_FAILED), (verdict.outcome, verdict.error)
+    assert verdict.reward == 0.0
 
 
 def test_git_dir_is_read_only_while_grading(prep: Prepared) -> None:

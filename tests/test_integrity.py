@@ -51,6 +51,21 @@ def test_a_second_report_of_the_same_phase_is_tampering() -> None:
     assert "two reports" in (audit_channel(text, NONCE).tampered or "")
 
 
+def test_a_rerun_opens_a_new_attempt_and_counts_as_a_failure() -> None:
+    # What pytest-rerunfailures sends for a test that fails once and passes when run again.
+    first = [
+        _rec(nodeid="t.py::a", when="setup", outcome="passed"),
+        _rec(nodeid="t.py::a", when="call", outcome="rerun"),
+    ]
+    finish = _rec(event="finish", exitstatus=0)
+    text = _run(_rec(event="start"), *first, *_report("t.py::a", "passed"), finish)
+    assert audit_channel(text, NONCE).tampered is None
+    assert parse_plugin_records(text).status == {"t.py::a": "FAILED"}
+    # A rerun of one test does not let another test's phases repeat.
+    other = _run(*first, *_report("t.py::b", "passed"), _rec(nodeid="t.py::b", when="call", outcome="passed"))
+    assert "two reports of t.py::b" in (audit_channel(other, NONCE).tampered or "")
+
+
 def test_repeated_stages_tamper_events_and_exit_86_are_tampering() -> None:
     assert audit_channel(_run(_rec(event="finish"), _rec(event="finish")), NONCE).tampered
     assert audit_channel(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from swegym.harness.parsers import ERROR, FAILED, json_records
+from swegym.harness.parsers import ERROR, FAILED, RERUN, json_records
 from swegym.harness.script import TESTS_EXIT, Canary
 
 TAMPER_EXIT = 86
@@ -128,6 +128,12 @@ def audit_channel(results: str, nonce: str | None) -> Audit:
             if key in seen:
                 return Audit(tampered=f"two reports of {nodeid} ({key[1]})")
             seen.add(key)
+            if rec.get("outcome") == RERUN:
+                # pytest-rerunfailures ends an attempt with a 'rerun' report and runs the test
+                # again, so its phases repeat. That is safe to allow: a 'rerun' counts as a
+                # failure that no later report undoes (see parsers.parse_plugin_records), so a
+                # forged one can only fail the test it names.
+                seen -= {k for k in seen if k[0] == nodeid}
     return Audit()
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 PASSED, FAILED, SKIPPED, ERROR, XFAIL, XPASS = "PASSED", "FAILED", "SKIPPED", "ERROR", "XFAIL", "XPASS"
 PASSING = frozenset({PASSED, XFAIL})
+RERUN = "rerun"
+"""The outcome pytest-rerunfailures gives a failed attempt it runs again."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -64,6 +66,11 @@ def parse_plugin_records(text: str) -> ParsedResults:
 
 
 def _phase_status(when: object, outcome: object, wasxfail: bool) -> str | None:
+    if outcome == RERUN:
+        # A phase that failed and was run again (pytest-rerunfailures): a failure, and sticky,
+        # so reruns cannot retry a candidate past a test it fails once (validation's repeated
+        # runs find the tests that only pass sometimes and leave them out as flaky).
+        return FAILED
     if when == "collect":
         return ERROR
     if when == "setup":
