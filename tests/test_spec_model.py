@@ -69,6 +69,8 @@ def test_legacy_specs_keep_their_build_key() -> None:
         {"compile_scope": "all"},
         {"venv_at_mount": True},
         {"warm_imports": ["numpy"]},
+        {"key_files": ["setup.py"]},
+        {"key_digest": "0123456789abcdef"},
     ],
 )
 def test_every_build_field_changes_the_key(change: dict[str, object]) -> None:
@@ -384,3 +386,24 @@ def test_build_requires_come_from_the_repos_pyproject(tmp_path: Path) -> None:
     assert with_build_requires(spec, tmp_path / "nowhere").install_steps()[0].packages == ["versioneer[toml]"]
     plain = EnvSpec(python="3.10")
     assert with_build_requires(plain, tmp_path) is plain
+
+
+def test_key_files_share_an_env_only_between_equal_declarations(tmp_path: Path) -> None:
+    from swegym.envs.builder import resolve_for_repo
+
+    spec = EnvSpec(repo="acme/widget", version="1.0", python="3.11", key_files=["setup.py", "reqs.txt"])
+    trees = {name: tmp_path / name for name in ("a", "b", "c")}
+    for name, tree in trees.items():
+        tree.mkdir()
+        deps = "['funcy']" if name == "c" else "[]"
+        (tree / "setup.py").write_text(f"setup(install_requires={deps})\n")
+    keys = {name: resolve_for_repo(spec, tree).build_key("3.11.7") for name, tree in trees.items()}
+    assert keys["a"] == keys["b"] != keys["c"]  # a dependency added at one commit: an env of its own
+    (trees["b"] / "reqs.txt").write_text("pytest\n")
+    assert resolve_for_repo(spec, trees["b"]).build_key("3.11.7") != keys["a"]  # a file appearing
+    assert resolve_for_repo(EnvSpec(python="3.11"), trees["a"]).key_digest is None
+
+
+def test_key_files_must_be_inside_the_repo() -> None:
+    with pytest.raises(ValueError, match="inside the repo"):
+        EnvSpec(python="3.11", key_files=["../setup.py"])

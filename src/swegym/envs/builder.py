@@ -10,6 +10,7 @@ in a temporary directory renamed into place only on success: a failed build neve
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -141,14 +142,27 @@ def _git(repo_dir: Path, *args: str) -> str:
 
 
 def resolve_for_repo(spec: EnvSpec, repo_dir: Path) -> EnvSpec:
-    """``spec`` with what it takes from the repo at its base commit: the commit (``per_commit``)
-    and the committer date (``date_from='commit'``, or ``'task'`` not resolved by a task)."""
+    """``spec`` with what it takes from the repo at its base commit: the commit (``per_commit``),
+    the committer date (``date_from='commit'``, or ``'task'`` not resolved by a task) and the
+    digest of its ``key_files``."""
     update: dict[str, object] = {}
     if spec.per_commit and not spec.commit:
         update["commit"] = _git(repo_dir, "rev-parse", "HEAD")
+    if spec.key_files and not spec.key_digest:
+        update["key_digest"] = key_digest(repo_dir, spec.key_files)
     if spec.date_from == "commit" or (spec.date_from == "task" and not spec.exclude_newer):
         update["exclude_newer"] = utc_timestamp(_git(repo_dir, "log", "-1", "--format=%cI", "HEAD"))
     return spec.model_copy(update=update) if update else spec
+
+
+def key_digest(repo_dir: Path, files: list[str]) -> str:
+    """A digest of ``files`` in ``repo_dir`` (a missing file, or a link, counts as absent)."""
+    h = hashlib.sha256()
+    for name in files:
+        path = repo_dir / name
+        data = path.read_bytes() if path.is_file() and not path.is_symlink() else b"\0absent"
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return h.hexdigest()[:16]
 
 
 def build_env(

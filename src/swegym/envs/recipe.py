@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _SAFE_REL = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\0\n]+$")
 
 
-def _relative(value: str) -> str:
+def relative_path(value: str) -> str:
     """A path inside the repo: relative, no '..', no NUL or newline."""
     if not _SAFE_REL.match(value):
         raise ValueError(f"must be a path inside the repo (relative, no '..'): {value!r}")
@@ -88,12 +88,12 @@ class InstallStep(_Strict):
     @field_validator("cwd", "if_exists")
     @classmethod
     def _paths(cls, value: str | None) -> str | None:
-        return value if value is None else _relative(value)
+        return value if value is None else relative_path(value)
 
     @field_validator("requirements")
     @classmethod
     def _req_paths(cls, value: list[str]) -> list[str]:
-        return [_relative(v) for v in value]
+        return [relative_path(v) for v in value]
 
     @field_validator("env")
     @classmethod
@@ -141,7 +141,7 @@ class RepoEdit(_Strict):
     @field_validator("file")
     @classmethod
     def _file(cls, value: str) -> str:
-        return _relative(value)
+        return relative_path(value)
 
     @model_validator(mode="after")
     def _one_action(self) -> RepoEdit:
@@ -179,7 +179,7 @@ class Submodule(_Strict):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        return _relative(value)
+        return relative_path(value)
 
 
 class SystemTool(_Strict):

@@ -18,7 +18,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from swegym.envs.recipe import InstallStep, RepoEdit, Submodule, SystemTool, check_env_names, utc_timestamp
+from swegym.envs.recipe import (
+    InstallStep,
+    RepoEdit,
+    Submodule,
+    SystemTool,
+    check_env_names,
+    relative_path,
+    utc_timestamp,
+)
 from swegym.errors import UnknownSpecError
 from swegym.tasks.model import Task
 
@@ -71,6 +79,13 @@ class EnvSpec(BaseModel):
     )
     per_commit: bool = Field(default=False, description="One env per base commit (compiled trees).")
     commit: str | None = Field(default=None, description="Set by for_task when per_commit.")
+    key_files: list[str] = Field(
+        default_factory=list,
+        description="Repo files whose content at the base commit keys the env (the repo's own "
+        "dependency declarations, e.g. setup.py): tasks of a version share an env only where "
+        "these files are equal.",
+    )
+    key_digest: str | None = Field(default=None, description="Set by the builder from key_files.")
     build_env: dict[str, str] = Field(default_factory=dict, description="Variables for every build step.")
     edits: list[RepoEdit] = Field(default_factory=list, description="Repo edits before the install.")
     submodules: list[Submodule] = Field(default_factory=list, description="Submodules the build needs.")
@@ -113,6 +128,11 @@ class EnvSpec(BaseModel):
         for date in value.values():
             utc_timestamp(date)
         return value
+
+    @field_validator("key_files")
+    @classmethod
+    def _key_paths(cls, value: list[str]) -> list[str]:
+        return [relative_path(v) for v in value]
 
     @field_validator("build_env", "env")
     @classmethod
