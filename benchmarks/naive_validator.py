@@ -3,9 +3,11 @@
 Per instance, nothing shared between instances: a fresh clone of the repo, a fresh venv made
 with plain ``uv venv`` + ``uv pip install`` of the same recipe (the spec's steps and flags, no
 bytecode compilation), then the task's test files run once without and once with the gold patch
-and parsed with SWE-bench's ``-rA`` text parser. Both the install (network on, for the package
-index) and the tests (network off) run inside bubblewrap: third-party code never runs on the
-host. The repo edits a spec makes before the install are applied the same way swegym does.
+and parsed with SWE-bench's ``-rA`` text parser (the same tests swegym selects: for mypy,
+``-k`` over the test patch's case names, as SWE-Gym's harness runs them). Both the install
+(network on, for the package index) and the tests (network off) run inside bubblewrap:
+third-party code never runs on the host. The repo edits a spec makes before the install are
+applied the same way swegym does.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from swegym.envs.python import find_interpreter
 from swegym.envs.spec import spec_for_task
 from swegym.envs.uvtool import uv_bin, uv_cache_dir
 from swegym.harness.parsers import PASSING, parse_pytest_text
-from swegym.harness.runner import test_targets
+from swegym.harness.selection import select_tests
 from swegym.sandbox.bwrap import build_argv, find_bwrap
 from swegym.sandbox.launch import run_logged
 from swegym.sandbox.layout import REPO_MOUNT, Layout
@@ -73,9 +75,9 @@ def _run(argv: list[str], script: str, timeout: float, log: Path) -> tuple[int |
     return code, log.read_text(errors="replace") if log.exists() else ""
 
 
-def _tests_script(where: str, test_cmd: str, env: dict[str, str], targets: list[str], gold: bool) -> str:
+def _tests_script(where: str, test_cmd: str, env: dict[str, str], args: list[str], gold: bool) -> str:
     g = "git -c safe.directory='*' -c core.hooksPath=/dev/null"
-    files = " ".join(shlex.quote(t) for t in targets)
+    files = " ".join(shlex.quote(t) for t in args)
     lines = [f"cd {where}", *(f"export {k}={shlex.quote(v)}" for k, v in env.items())]
     if gold:
         lines.append(f"{g} apply --whitespace=nowarn {INPUT}/gold.patch || exit 90")
@@ -132,7 +134,9 @@ def _validate_in(task: Task, mirrors: Mirrors, work: Path, logs: Path, res: Naiv
     statuses = []
     for kind in ("empty", "gold"):
         env = {k: v.replace(REPO_MOUNT, where) for k, v in spec.env.items()}
-        script = _tests_script(where, spec.test_cmd, env, test_targets(task), kind == "gold")
+        # The same tests swegym selects (mypy: its `-k` over the test patch's case names).
+        args = select_tests(task, spec).args(None)
+        script = _tests_script(where, spec.test_cmd, env, args, kind == "gold")
         log = logs / f"{task.instance_id}.naive.{kind}.log"
         argv = _sandbox(repo, where, python.prefix, inputs, network=False)
         code, out = _run(argv, script, spec.test_timeout, log)

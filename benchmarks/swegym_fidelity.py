@@ -12,23 +12,28 @@ plus validation and disk against SWE-Gym's published ~2.6 GB per-task Docker ima
         --tasks benchmarks/data/swegym_lite_rebuilt.jsonl --mirror-root /work/.mirror \\
         --repos moto,pydantic,hydra --per-repo 2 [--no-naive] [--json FILE]
 
-An empty ``SWEGYM_CACHE_DIR`` makes swegym build every env; uv's package cache is shared by both
-validators (whichever runs second finds it warm: the naive one, by default). Give the run a uv
-cache of its own (``UV_CACHE_DIR``) when other builds share the machine: uv locks an editable
-build by its path, and every swegym build installs at /testbed, so a long build elsewhere stalls
-this one (past uv's 300 s lock timeout, it fails).
+An empty ``SWEGYM_CACHE_DIR`` makes swegym build every env. Each validator gets a uv package
+cache of its own, empty at the start (``--out-dir``/uv-swegym and uv-naive), so neither finds
+the other's downloads warm. ``--out-dir DIR`` keeps swegym's results journal there: a run that
+is stopped resumes where it stopped (its wall time is then the sum of the parts' per-instance
+seconds over the workers, and says so). ``--naive-per-repo N`` runs the naive validator on the
+first N instances of each repository only; the speed-up is then measured on that subset, where
+swegym's per-instance seconds include an env build only for the instance that built it.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +54,13 @@ MB = 2**20
 
 
 def pick(tasks: list[Task], repos: list[str], per_repo: int) -> list[Task]:
-    """The first ``per_repo`` instances (by id) of each repository whose name holds a ``repos`` word."""
-    out: list[Task] = []
+    """The first ``per_repo`` instances (by id) of each repository whose name holds a ``repos``
+    word, taken round-robin over the repositories (a run stopped early has covered each)."""
+    groups: list[list[Task]] = []
     for word in repos:
         mine = sorted((t for t in tasks if word.lower() in t.repo.lower()), key=lambda t: t.instance_id)
-        out += mine[:per_repo] if per_repo else mine
-    return out
+        groups.append(mine[:per_repo] if per_repo else mine)
+    return [t for row in itertools.zip_longest(*groups) for t in row if t is not None]
 
 
 def mirrors_from(items: list[str], root: Path | None, tasks: list[Task]) -> dict[str, str]:
@@ -74,14 +80,36 @@ def _blocks(root: Path) -> int:
 
 
 def run_swegym(
-    rows: list[Task], mirrors: dict[str, str], workers: int, out: Path, date_check: bool
+    rows: list[Task], mirrors: dict[str, str], workers: int, out: Path, date_check: bool, fresh: bool
 ) -> dict[str, Any]:
-    """swegym's validation of ``rows``: wall time, each result, and the env / repo disk figures."""
+    """swegym's validation of ``rows``: wall time, each result, and the env / repo disk figures.
+
+    Not ``fresh``: results already in the journal next to ``out`` are kept (a resumed run); the
+    wall time is then the per-instance seconds summed over the workers (``wall_estimated``)."""
     t0 = time.perf_counter()
-    summary = validate_tasks(
-        rows, out, runs=1, workers=workers, mirrors=mirrors, fresh=True, quiet=True, date_check=date_check
-    )
-    return {"wall_s": time.perf_counter() - t0, "results": summary.results, **disk(rows, mirrors)}
+    with _uv_cache(out.parent / "uv-swegym"):
+        summary = validate_tasks(
+            rows, out, runs=1, workers=workers, mirrors=mirrors, fresh=fresh, quiet=True,
+            date_check=date_check,
+        )  # fmt: skip
+    wall, resumed = time.perf_counter() - t0, not fresh
+    if resumed:
+        wall = sum(r.seconds for r in summary.results) / workers
+    return {"wall_s": wall, "wall_estimated": resumed, "results": summary.results, **disk(rows, mirrors)}
+
+
+@contextmanager
+def _uv_cache(path: Path) -> Iterator[None]:
+    """uv's package cache at ``path`` while the block runs (each validator gets its own)."""
+    old = os.environ.get("UV_CACHE_DIR")
+    os.environ["UV_CACHE_DIR"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("UV_CACHE_DIR", None)
+        else:
+            os.environ["UV_CACHE_DIR"] = old
 
 
 def swegym_from(path: Path, rows: list[Task], mirrors: dict[str, str]) -> dict[str, Any]:
@@ -112,9 +140,20 @@ def run_naive(rows: list[Task], mirrors: dict[str, str], workers: int, logs: Pat
     """The naive validator over ``rows`` on ``workers`` threads: wall time and each result."""
     logs.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="swegym-naive-") as work, ThreadPoolExecutor(workers) as pool:
+    with (
+        _uv_cache(logs.parent / "uv-naive"),
+        tempfile.TemporaryDirectory(prefix="swegym-naive-") as work,
+        ThreadPoolExecutor(workers) as pool,
+    ):
         results = list(pool.map(lambda t: naive_validate(t, mirrors, Path(work), logs), rows))
     return {"wall_s": time.perf_counter() - t0, "results": results}
+
+
+def naive_from(path: Path) -> dict[str, Any]:
+    """The naive half of an earlier run's JSON (``--naive-only`` or a whole run)."""
+    data = json.loads(path.read_text())
+    wall = data.get("naive_wall_s", data.get("totals", {}).get("naive_wall_s", 0.0))
+    return {"wall_s": wall, "results": [NaiveResult(**r) for r in data["naive_results"]]}
 
 
 def _median(xs: list[float]) -> float | None:
@@ -205,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="workers for both validators")
     ap.add_argument("--date-check", action="store_true", help="swegym also runs the second-date probe")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive validator")
+    ap.add_argument("--naive-per-repo", type=int, default=0, help="naive on N per repository (0: all)")
+    ap.add_argument("--out-dir", type=Path, help="keep swegym's journal here and resume from it")
+    ap.add_argument("--naive-only", action="store_true", help="only the naive half (for --naive-from)")
+    ap.add_argument("--naive-from", type=Path, help="take the naive half from this earlier run's JSON")
     ap.add_argument("--swegym-from", type=Path, help="take swegym's half from this earlier run's JSON")
     ap.add_argument("--json", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
@@ -213,18 +256,35 @@ def main(argv: list[str] | None = None) -> int:
     words = [w for w in args.repos.split(",") if w] or sorted({t.repo for t in tasks})
     rows = pick(tasks, words, args.per_repo)
     mirrors = mirrors_from(args.mirror, args.mirror_root, rows)
-    work = Path(tempfile.mkdtemp(prefix="swegym-fidelity-"))
+    work = args.out_dir or Path(tempfile.mkdtemp(prefix="swegym-fidelity-"))
+    work.mkdir(parents=True, exist_ok=True)
     print(f"{len(rows)} instances: {', '.join(t.instance_id for t in rows)}", file=sys.stderr)
+    naive_rows = pick(rows, words, args.naive_per_repo)
+    if args.naive_only:
+        alone = run_naive(naive_rows, mirrors, args.workers, work / "naive-logs")
+        results = [vars(r) for r in alone["results"]]
+        only = {"naive_wall_s": round(alone["wall_s"], 1), "naive_results": results}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(only, indent=2) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
+        return 0
     if args.swegym_from:
         sw = swegym_from(args.swegym_from, rows, mirrors)
     else:
-        sw = run_swegym(rows, mirrors, args.workers, work / "tasks.jsonl", args.date_check)
-    naive = None if args.no_naive else run_naive(rows, mirrors, args.workers, work / "naive-logs")
+        fresh = args.out_dir is None
+        sw = run_swegym(rows, mirrors, args.workers, work / "tasks.jsonl", args.date_check, fresh)
+    naive: dict[str, Any] | None = None
+    if args.naive_from:
+        naive = naive_from(args.naive_from)
+        naive_rows = [t for t in rows if t.instance_id in {r.instance_id for r in naive["results"]}]
+    elif not args.no_naive:
+        naive = run_naive(naive_rows, mirrors, args.workers, work / "naive-logs")
     table = per_repo(rows, sw, naive)
     sw_res: list[ValidationResult] = sw["results"]
     totals: dict[str, Any] = {
         "instances": len(rows),
         "swegym_wall_s": round(sw["wall_s"], 1),
+        "swegym_wall_estimated": bool(sw.get("wall_estimated")),
         "swegym_valid": sum(r.status == "valid" for r in sw_res),
         "swegym_setup_plus_validation_s_median": _median([r.seconds for r in sw_res]),
         "swegym_disk_per_task_mb_median": _median(
@@ -233,16 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         "docker_image_mb_per_task_published": DOCKER_IMAGE_MB,
     }
     if naive is not None:
-        nres: list[NaiveResult] = naive["results"]
-        totals.update(
-            {
-                "naive_wall_s": round(naive["wall_s"], 1),
-                "naive_valid": sum(r.status == "valid" for r in nres),
-                "naive_setup_plus_validation_s_median": _median([r.seconds for r in nres]),
-                "naive_disk_per_task_mb_median": _median([r.disk_mb for r in nres]),
-                "speedup_vs_naive": round(naive["wall_s"] / sw["wall_s"], 2) if sw["wall_s"] else None,
-            }
-        )
+        totals.update(naive_totals(naive, sw, len(naive_rows) == len(rows)))
     data = {
         "tasks": args.tasks,
         "repos": words,
@@ -264,6 +315,29 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
     print(f"wrote {args.json}", file=sys.stderr)
     return 0
+
+
+def naive_totals(naive: dict[str, Any], sw: dict[str, Any], same_rows: bool) -> dict[str, Any]:
+    """The naive validator's totals and the speed-up: instance-seconds summed over the instances
+    both validated (swegym's include an env build only where that instance built it); the
+    wall-time ratio too when both ran the same instances in one uninterrupted run."""
+    nres: list[NaiveResult] = naive["results"]
+    by_id = {r.instance_id: r for r in sw["results"]}
+    both = [r for r in nres if r.instance_id in by_id]
+    sw_s, nv_s = sum(by_id[r.instance_id].seconds for r in both), sum(r.seconds for r in both)
+    out: dict[str, Any] = {
+        "naive_instances": len(nres),
+        "naive_wall_s": round(naive["wall_s"], 1),
+        "naive_valid": sum(r.status == "valid" for r in nres),
+        "naive_setup_plus_validation_s_median": _median([r.seconds for r in nres]),
+        "naive_disk_per_task_mb_median": _median([r.disk_mb for r in nres]),
+        "subset_swegym_instance_s": round(sw_s, 1),
+        "subset_naive_instance_s": round(nv_s, 1),
+        "speedup_vs_naive_instance_s": round(nv_s / sw_s, 2) if sw_s else None,
+    }
+    if same_rows and not sw.get("wall_estimated"):
+        out["speedup_vs_naive"] = round(naive["wall_s"] / sw["wall_s"], 2) if sw["wall_s"] else None
+    return out
 
 
 def _env_share(sw: dict[str, Any], task: Task) -> float:
