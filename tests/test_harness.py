@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
 import pytest
 
+from conftest import CALC_BUGGY, CALC_FIXED
 from swegym.errors import EnvBuildError, InterpreterNotFoundError, UnknownSpecError
 from swegym.harness.evaluate import evaluate_prediction
 from swegym.harness.parsers import parse_pytest_text
@@ -160,3 +162,16 @@ def test_conftest_hook_cannot_force_passes(validated: Task) -> None:
     assert run.patch_applied
     assert run.status.get(F2P) == "FAILED"
     assert evaluate_prediction(validated, patch).status == "unresolved"
+
+
+def test_a_gold_run_stopped_at_collection_names_the_import_error(calc_task: Task) -> None:
+    # What a user fixing a spec needs first (a dependency missing from the env, say) is the
+    # error that stopped collection, not only that the canaries did not run.
+    new = "import funcy_not_installed\n" + CALC_FIXED
+    lines = difflib.unified_diff(
+        CALC_BUGGY.splitlines(keepends=True), new.splitlines(keepends=True), "a/calc.py", "b/calc.py"
+    )
+    gold = "diff --git a/calc.py b/calc.py\n" + "".join(lines)
+    res = validate_task(calc_task.model_copy(update={"patch": gold}), date_check=False)
+    assert res.status == "error"
+    assert "No module named 'funcy_not_installed'" in res.reason, res.reason

@@ -209,6 +209,15 @@ def _last_line(output: str) -> str:
     return ([ln for ln in output.splitlines() if ln.strip()][-1:] or ["no output"])[0]
 
 
+def _first_error(output: str) -> str:
+    """pytest's first error detail (an ``E   ...`` line, e.g. the ImportError that stopped
+    collection), else the last line: what a user fixing a spec needs to see first."""
+    for line in output.splitlines():
+        if line.startswith("E   ") and line[4:].strip():
+            return line[4:].strip()[:300]
+    return _last_line(output)
+
+
 def _interpret(
     resp: ExecResponse, spec: EnvSpec, ran_tests: bool, timeout: float, nonce: str, canary: Canary | None
 ) -> TestRun:
@@ -244,8 +253,8 @@ def _read_outcomes(run: TestRun, resp: ExecResponse, spec: EnvSpec, canary: Cana
         return
     run.status, run.finished = strip_canary(parsed.status, canary), parsed.finished
     if check.untrusted and (parsed.status or parsed.finished):
-        run.note = check.untrusted
+        run.note = f"{check.untrusted} ({_first_error(resp.output)})"
         run.status = {}  # outcomes whose canaries never ran are not evidence
     elif not parsed.status and not parsed.finished:
         # Not an infrastructure error: a candidate patch that breaks imports ends this way.
-        run.note = f"the test command reported no results: {_last_line(resp.output)}"
+        run.note = f"the test command reported no results: {_first_error(resp.output)}"
