@@ -18,7 +18,10 @@ the other's downloads warm. ``--out-dir DIR`` keeps swegym's results journal the
 is stopped resumes where it stopped (its wall time is then the sum of the parts' per-instance
 seconds over the workers, and says so). ``--naive-per-repo N`` runs the naive validator on the
 first N instances of each repository only; the speed-up is then measured on that subset, where
-swegym's per-instance seconds include an env build only for the instance that built it.
+swegym's per-instance seconds include an env build only for the instance that built it. Over
+the whole set, the naive validator's cost is extrapolated from that subset (it shares nothing,
+so its mean per instance carries over) against swegym's measured instance-seconds; each env
+swegym built is compared with plain uv's builds of the same recipe for that env's instances.
 """
 
 from __future__ import annotations
@@ -123,6 +126,7 @@ def disk(rows: list[Task], mirrors: dict[str, str]) -> dict[str, Any]:
     """Each env's size, build seconds and tasks, and each instance's repo size (all cached by now)."""
     envs: dict[str, dict[str, Any]] = {}
     repo_mb: dict[str, float] = {}
+    env_of: dict[str, str] = {}
     for t in rows:
         try:
             prep = prepare(t, mirrors)  # cached by now: finds the repo and env
@@ -133,7 +137,8 @@ def disk(rows: list[Task], mirrors: dict[str, str]) -> dict[str, Any]:
         envs[str(prep.env.path)]["tasks"] += 1
         envs[str(prep.env.path)]["build_seconds"] = info.get("build_seconds")
         repo_mb[t.instance_id] = _blocks(prep.repo_dir) / MB
-    return {"envs": envs, "repo_mb": repo_mb}
+        env_of[t.instance_id] = str(prep.env.path)
+    return {"envs": envs, "repo_mb": repo_mb, "env_of": env_of}
 
 
 def run_naive(rows: list[Task], mirrors: dict[str, str], workers: int, logs: Path) -> dict[str, Any]:
@@ -337,6 +342,40 @@ def naive_totals(naive: dict[str, Any], sw: dict[str, Any], same_rows: bool) -> 
     }
     if same_rows and not sw.get("wall_estimated"):
         out["speedup_vs_naive"] = round(naive["wall_s"] / sw["wall_s"], 2) if sw["wall_s"] else None
+    out.update(_whole_set(nres, sw))
+    return out
+
+
+def _whole_set(nres: list[NaiveResult], sw: dict[str, Any]) -> dict[str, Any]:
+    """The naive validator's cost over the whole set, extrapolated from its subset (it shares
+    nothing between instances, so its per-instance mean carries over), against swegym's measured
+    instance-seconds over every instance; and each env swegym built against plain uv's builds of
+    the same recipe (the naive venvs of that env's instances, their mean)."""
+    out: dict[str, Any] = {}
+    sw_res: list[ValidationResult] = sw["results"]
+    if nres and sw_res:
+        per_instance = sum(r.seconds for r in nres) / len(nres)
+        sw_total = sum(r.seconds for r in sw_res)
+        out["naive_instance_s_mean"] = round(per_instance, 1)
+        out["whole_set_naive_instance_s_extrapolated"] = round(per_instance * len(sw_res), 1)
+        out["whole_set_swegym_instance_s"] = round(sw_total, 1)
+        out["speedup_vs_naive_whole_set_extrapolated"] = (
+            round(per_instance * len(sw_res) / sw_total, 2) if sw_total else None
+        )
+    plain: dict[str, list[float]] = {}
+    for r in nres:
+        env = sw.get("env_of", {}).get(r.instance_id)
+        if env and r.status != "error" and r.build_seconds:
+            plain.setdefault(env, []).append(r.build_seconds)
+    pairs = [
+        (float(sw["envs"][e]["build_seconds"]), statistics.mean(v))
+        for e, v in plain.items()
+        if sw["envs"].get(e, {}).get("build_seconds")
+    ]
+    if pairs:
+        out["env_builds_compared"] = len(pairs)
+        out["env_build_ratio_vs_plain_uv"] = round(sum(a for a, _ in pairs) / sum(b for _, b in pairs), 2)
+        out["env_build_ratio_vs_plain_uv_median"] = _median([a / b for a, b in pairs])
     return out
 
 
