@@ -23,7 +23,7 @@ from pathlib import Path
 from swegym.envs.buildbox import UV_CACHE_MOUNT, UV_MOUNT, passthrough_env
 from swegym.envs.builder import resolve_for_repo
 from swegym.envs.buildscript import build_script
-from swegym.envs.prebuild import apply_edits
+from swegym.envs.prebuild import apply_edits, fill_submodules
 from swegym.envs.python import find_interpreter
 from swegym.envs.spec import spec_for_task
 from swegym.envs.uvtool import uv_bin, uv_cache_dir
@@ -112,9 +112,7 @@ def _validate_in(task: Task, mirrors: Mirrors, work: Path, logs: Path, res: Naiv
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(src), str(repo)], check=True)
     res.clone_seconds = round(time.perf_counter() - t0, 2)
     spec = resolve_for_repo(spec_for_task(task), repo)
-    if spec.submodules:
-        res.reason = "submodules: not part of the naive recipe"
-        return
+    fill_submodules(spec, repo, repo, mirrors, [])  # `git submodule update`, from the mirrors
     apply_edits(spec, repo, repo, [])
     python = find_interpreter(spec.python)
     (inputs / "gold.patch").write_text(task.patch)
