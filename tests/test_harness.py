@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CALC_BUGGY, CALC_FIXED
+from conftest import CALC_BUGGY, CALC_FIXED, TESTS_BASE, TESTS_NEW
 from swegym.errors import EnvBuildError, InterpreterNotFoundError, UnknownSpecError
 from swegym.harness.evaluate import evaluate_prediction
 from swegym.harness.parsers import parse_pytest_text
@@ -175,3 +175,34 @@ def test_a_gold_run_stopped_at_collection_names_the_import_error(calc_task: Task
     res = validate_task(calc_task.model_copy(update={"patch": gold}), date_check=False)
     assert res.status == "error"
     assert "No module named 'funcy_not_installed'" in res.reason, res.reason
+
+
+GIT_REPOS_TEST = """
+
+def test_own_git_repos(tmp_path):
+    import subprocess
+
+    for name in ("a", "b"):
+        repo = tmp_path / name
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        (repo / (name + ".txt")).write_text(name)
+        subprocess.run(["git", "-C", str(repo), "add", name + ".txt"], check=True)
+    listed = subprocess.run(["git", "-C", str(tmp_path / "b"), "ls-files"], capture_output=True, text=True)
+    assert listed.stdout.split() == ["b.txt"]
+"""
+
+
+def test_tests_that_make_git_repos_do_not_share_the_harness_index(calc_task: Task) -> None:
+    # The harness runs its own git steps on a private index (GIT_INDEX_FILE); a suite that makes
+    # repositories of its own (dvc's, conan's) must not inherit it, or all of them share one index
+    # and `git checkout` finds files it never added (dvc-2141 failed with the gold patch).
+    lines = difflib.unified_diff(
+        TESTS_BASE.splitlines(keepends=True),
+        (TESTS_NEW + GIT_REPOS_TEST).splitlines(keepends=True),
+        "a/tests/test_calc.py",
+        "b/tests/test_calc.py",
+    )
+    test_patch = "diff --git a/tests/test_calc.py b/tests/test_calc.py\n" + "".join(lines)
+    res = validate_task(calc_task.model_copy(update={"test_patch": test_patch}), date_check=False)
+    assert res.status == "valid", res.reason
+    assert "tests/test_calc.py::test_own_git_repos" in res.PASS_TO_PASS

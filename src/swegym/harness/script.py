@@ -79,6 +79,11 @@ export GIT_NO_REPLACE_OBJECTS=1 GIT_TERMINAL_PROMPT=0
 g() { git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.untrackedCache=false "$@"; }
 cp .git/index "$GIT_INDEX_FILE" 2>/dev/null || g read-tree HEAD
 """
+_UNSET_GIT = (
+    "unset GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL GIT_INDEX_FILE GIT_NO_REPLACE_OBJECTS GIT_TERMINAL_PROMPT"
+)
+"""The tests run without the harness's own git settings: suites that create git repositories
+(dvc, conan) would otherwise share the harness's index file across all of them."""
 
 
 def log_header(spec: EnvSpec, targets: list[str], cmd: str) -> str:
@@ -111,7 +116,8 @@ def grading_script(
     cmd = pytest_command(spec, use_plugin, plugins) + " " + " ".join(shlex.quote(t) for t in targets)
     header = shlex.quote(log_header(spec, targets, cmd))
     run = (
-        f'stage {TESTS_STARTED}\nexport PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"\n'
+        f"stage {TESTS_STARTED}\n{_UNSET_GIT}\n"
+        f'export PYTHONPATH="{TOOLS_MOUNT}${{PYTHONPATH:+:$PYTHONPATH}}"\n'
         f"export SWEGYM_SECRET_FILE={SECRET_MOUNT}/nonce\n"
         f"{cmd}\nrc=$?\n"
         f'printf \'{{"event":"{TESTS_EXIT}","rc":%d}}\\n\' "$rc" >&"$SWEGYM_RESULTS_FD"'
