@@ -54,9 +54,10 @@ def test_odd_dataset_keys_resolve() -> None:
     assert get_spec("bokeh/bokeh", "0.1181316818").python == "3.8"
     assert get_spec("pydantic/pydantic", "2.01").python == "3.8"
     assert get_spec("Project-MONAI/MONAI", "0.105").python == "3.8"
+    # SWE-Gym runs 1.7+ under pytest-xdist (no -n0); swegym's results plugin reads outcomes in
+    # the process that ran each test, so every version runs with -n0 (same outcomes).
     assert (
-        get_spec("python/mypy", "1.7").python == "3.12"
-        and "-n0" not in get_spec("python/mypy", "1.7").test_cmd
+        get_spec("python/mypy", "1.7").python == "3.12" and "-n0" in get_spec("python/mypy", "1.7").test_cmd
     )
     assert (
         get_spec("python/mypy", "1.6").python == "3.11" and "-n0" in get_spec("python/mypy", "1.6").test_cmd
