@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from swegym.harness.evaluate import evaluate_prediction
 from swegym.harness.parsers import parse_pytest_text
 from swegym.harness.runner import prepare, run_tests
 from swegym.harness.validate import validate_task
+from swegym.sandbox.clock import find_libfaketime
 from swegym.tasks.model import Task
 
 pytestmark = pytest.mark.sandbox
@@ -206,3 +208,38 @@ def test_tests_that_make_git_repos_do_not_share_the_harness_index(calc_task: Tas
     res = validate_task(calc_task.model_copy(update={"test_patch": test_patch}), date_check=False)
     assert res.status == "valid", res.reason
     assert "tests/test_calc.py::test_own_git_repos" in res.PASS_TO_PASS
+
+
+SLEEP_TEST = """
+
+def test_sleeps_and_waits():
+    import subprocess
+    import sys
+    import time
+
+    start = time.monotonic()
+    time.sleep(0.05)
+    assert time.monotonic() - start >= 0.05
+    child = "import time; time.sleep(0.01); print('slept')"
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "slept", out.stderr
+"""
+
+
+@pytest.mark.skipif(find_libfaketime() is None, reason="needs libfaketime (the task clock)")
+def test_time_sleep_works_under_the_task_clock(calc_task: Task) -> None:
+    # libfaketime 0.9.10 makes clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) fail with EINVAL,
+    # which is how Python >= 3.11 sleeps: every time.sleep and subprocess timeout in a sandbox
+    # raised OSError (moto-7607's gold run failed on sleep(0)). The harness's sitecustomize
+    # waits through select() instead, in the test process and the Pythons it starts.
+    lines = difflib.unified_diff(
+        TESTS_BASE.splitlines(keepends=True),
+        (TESTS_NEW + SLEEP_TEST).splitlines(keepends=True),
+        "a/tests/test_calc.py",
+        "b/tests/test_calc.py",
+    )
+    test_patch = "diff --git a/tests/test_calc.py b/tests/test_calc.py\n" + "".join(lines)
+    res = validate_task(calc_task.model_copy(update={"test_patch": test_patch}), date_check=False)
+    assert res.status == "valid", res.reason
+    assert res.clock.startswith("task")
+    assert "tests/test_calc.py::test_sleeps_and_waits" in res.PASS_TO_PASS, sys.version
