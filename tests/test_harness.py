@@ -179,6 +179,17 @@ def test_a_gold_run_stopped_at_collection_names_the_import_error(calc_task: Task
     assert "No module named 'funcy_not_installed'" in res.reason, res.reason
 
 
+def calc_test_patch_with(extra: str) -> str:
+    """The calc task's test patch with ``extra`` (more test functions) appended to its test file."""
+    lines = difflib.unified_diff(
+        TESTS_BASE.splitlines(keepends=True),
+        (TESTS_NEW + extra).splitlines(keepends=True),
+        "a/tests/test_calc.py",
+        "b/tests/test_calc.py",
+    )
+    return "diff --git a/tests/test_calc.py b/tests/test_calc.py\n" + "".join(lines)
+
+
 GIT_REPOS_TEST = """
 
 def test_own_git_repos(tmp_path):
@@ -198,13 +209,7 @@ def test_tests_that_make_git_repos_do_not_share_the_harness_index(calc_task: Tas
     # The harness runs its own git steps on a private index (GIT_INDEX_FILE); a suite that makes
     # repositories of its own (dvc's, conan's) must not inherit it, or all of them share one index
     # and `git checkout` finds files it never added (dvc-2141 failed with the gold patch).
-    lines = difflib.unified_diff(
-        TESTS_BASE.splitlines(keepends=True),
-        (TESTS_NEW + GIT_REPOS_TEST).splitlines(keepends=True),
-        "a/tests/test_calc.py",
-        "b/tests/test_calc.py",
-    )
-    test_patch = "diff --git a/tests/test_calc.py b/tests/test_calc.py\n" + "".join(lines)
+    test_patch = calc_test_patch_with(GIT_REPOS_TEST)
     res = validate_task(calc_task.model_copy(update={"test_patch": test_patch}), date_check=False)
     assert res.status == "valid", res.reason
     assert "tests/test_calc.py::test_own_git_repos" in res.PASS_TO_PASS
@@ -232,13 +237,7 @@ def test_time_sleep_works_under_the_task_clock(calc_task: Task) -> None:
     # which is how Python >= 3.11 sleeps: every time.sleep and subprocess timeout in a sandbox
     # raised OSError (moto-7607's gold run failed on sleep(0)). The harness's sitecustomize
     # waits through select() instead, in the test process and the Pythons it starts.
-    lines = difflib.unified_diff(
-        TESTS_BASE.splitlines(keepends=True),
-        (TESTS_NEW + SLEEP_TEST).splitlines(keepends=True),
-        "a/tests/test_calc.py",
-        "b/tests/test_calc.py",
-    )
-    test_patch = "diff --git a/tests/test_calc.py b/tests/test_calc.py\n" + "".join(lines)
+    test_patch = calc_test_patch_with(SLEEP_TEST)
     res = validate_task(calc_task.model_copy(update={"test_patch": test_patch}), date_check=False)
     assert res.status == "valid", res.reason
     assert res.clock.startswith("task")
