@@ -177,7 +177,9 @@ def test_32_concurrent_sessions_finish_without_leaks(server: Server, task: Task)
     with ThreadPoolExecutor(32) as pool:
         rewards = list(pool.map(one, range(32)))
     assert rewards == [1.0 if i % 16 == 0 else 0.0 for i in range(32)]
-    assert wait_for(lambda: server.active() == 0 and not server.sandbox_processes())
+    assert wait_for(
+        lambda: server.active() == 0 and not server.sandbox_processes() and sandbox_dirs() == dirs
+    )
     assert sandbox_dirs() == dirs
 
 
@@ -225,5 +227,8 @@ def test_client_loss_ends_the_session_and_cleans_up(server: Server) -> None:
     finally:
         client.kill()  # kill -9: no close message, the socket just drops
         client.wait()
-    assert wait_for(lambda: server.active() == 0 and not server.sandbox_processes(), 10)
+    # The session ends, then its sandbox's processes, then its directory: wait for all three.
+    assert wait_for(
+        lambda: server.active() == 0 and not server.sandbox_processes() and sandbox_dirs() == dirs, 10
+    )
     assert sandbox_dirs() == dirs
