@@ -71,19 +71,30 @@ def pytest_command(spec: EnvSpec, use_plugin: bool, plugins: tuple[str, ...]) ->
     return cmd + " -p swegym_pytest_plugin" + "".join(f" -p {p}" for p in plugins)
 
 
-_PRELUDE = r"""
+_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_INDEX_FILE": "/tmp/.swegym-grade-index",
+    "GIT_NO_REPLACE_OBJECTS": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+"""The harness's own git settings (a private index, no outside configuration), for its git steps."""
+_UNSET_GIT = "unset " + " ".join(_GIT_ENV)
+"""The tests run without them: suites that create git repositories (dvc, conan) would otherwise
+share the harness's index file across all of them."""
+
+_PRELUDE = (
+    r"""
 stage() { printf '{"event":"%s"}\n' "$1" >&"$SWEGYM_RESULTS_FD"; }
 cd /testbed
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_INDEX_FILE=/tmp/.swegym-grade-index
-export GIT_NO_REPLACE_OBJECTS=1 GIT_TERMINAL_PROMPT=0
+"""
+    + "export "
+    + " ".join(f"{k}={v}" for k, v in _GIT_ENV.items())
+    + r"""
 g() { git -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.untrackedCache=false "$@"; }
 cp .git/index "$GIT_INDEX_FILE" 2>/dev/null || g read-tree HEAD
 """
-_UNSET_GIT = (
-    "unset GIT_CONFIG_NOSYSTEM GIT_CONFIG_GLOBAL GIT_INDEX_FILE GIT_NO_REPLACE_OBJECTS GIT_TERMINAL_PROMPT"
 )
-"""The tests run without the harness's own git settings: suites that create git repositories
-(dvc, conan) would otherwise share the harness's index file across all of them."""
 
 
 def log_header(spec: EnvSpec, targets: list[str], cmd: str) -> str:
