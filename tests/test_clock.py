@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -105,6 +106,39 @@ def test_sandbox_sees_the_task_date(calc_task: Task) -> None:
         assert float(out.splitlines()[2]) > 0
     with open_sandbox(prep.layout(), SandboxConfig(clock="real")) as sb:
         assert sb.run(TODAY).output.strip() == dt.date.today().isoformat()
+
+
+def test_the_task_clock_puts_the_sleep_fix_first_on_pythonpath(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lib = tmp_path / "libfaketime.so.1"
+    lib.write_bytes(b"")
+    monkeypatch.setenv(clock_mod.LIB_ENV, str(lib))
+    layout = Layout(clock="2024-01-01 12:00:00", env={"PYTHONPATH": "/testbed"})
+    out = apply_clock(layout, "task")
+    assert out.env["PYTHONPATH"] == f"{clock_mod.SLEEP_FIX_MOUNT}:/testbed"
+    assert (clock_mod._SLEEP_FIX_DIR, clock_mod.SLEEP_FIX_MOUNT) in out.ro_binds
+    assert (clock_mod._SLEEP_FIX_DIR / "sitecustomize.py").is_file()
+    bare = apply_clock(Layout(clock="2024-01-01 12:00:00"), "task")
+    assert bare.env["PYTHONPATH"] == clock_mod.SLEEP_FIX_MOUNT
+    assert apply_clock(layout, "real") is layout
+
+
+SLEEPS = (
+    "python -c 'import subprocess, sys, time; time.sleep(0.01); "
+    'subprocess.run([sys.executable, "-c", "import time; time.sleep(0.01)"], check=True, timeout=30); '
+    'print("slept")\''
+)
+
+
+@pytest.mark.sandbox
+@needs_faketime
+def test_time_sleep_works_in_an_agent_session_under_the_task_clock(calc_task: Task) -> None:
+    # libfaketime 0.9.10 fails Python >= 3.11's time.sleep with EINVAL under the task clock; an
+    # agent running the tests in its own session (not only the graded run) needs the fix too.
+    with open_sandbox(prepare(calc_task).layout(), SandboxConfig()) as sb:
+        res = sb.run(SLEEPS)
+        assert res.exit_code == 0 and res.output.strip() == "slept", res.output
 
 
 @pytest.mark.sandbox

@@ -235,7 +235,7 @@ def test_sleeps_and_waits():
 def test_time_sleep_works_under_the_task_clock(calc_task: Task) -> None:
     # libfaketime 0.9.10 makes clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) fail with EINVAL,
     # which is how Python >= 3.11 sleeps: every time.sleep and subprocess timeout in a sandbox
-    # raised OSError (moto-7607's gold run failed on sleep(0)). The harness's sitecustomize
+    # raised OSError (moto-7607's gold run failed on sleep(0)). The task clock's sitecustomize
     # waits through select() instead, in the test process and the Pythons it starts.
     test_patch = calc_test_patch_with(SLEEP_TEST)
     res = validate_task(calc_task.model_copy(update={"test_patch": test_patch}), date_check=False)

@@ -8,6 +8,10 @@ so timeouts and durations are true, and file times stay real (``NO_FAKE_STAT``),
 compiled at build time stays valid. ``LD_PRELOAD`` is set only in the sandbox's environment
 (bwrap's ``--setenv``), never for the host process that starts it.
 
+libfaketime 0.9.10 breaks ``time.sleep`` on Python >= 3.11 under that setting (EINVAL from
+``clock_nanosleep``), so the same layout also mounts :data:`SLEEP_FIX_MOUNT`, a ``sitecustomize``
+that swaps in a working sleep when the real one fails so, and puts it first on PYTHONPATH.
+
 Without libfaketime (Debian: ``apt-get install libfaketime``) the sandbox runs on the real clock
 and one line says so, once per process; :func:`effective_clock` tells callers which clock ran,
 so that results can record it.
@@ -37,6 +41,9 @@ _SEARCH = (
 )
 _LIB_MOUNT = "/run/swegym/libfaketime.so.1"
 """Where a libfaketime outside /usr is bound (everything under /usr is already visible)."""
+SLEEP_FIX_MOUNT = "/run/swegym/clock"
+"""Where the directory holding the sleep fix's ``sitecustomize`` is bound (read-only)."""
+_SLEEP_FIX_DIR = Path(__file__).resolve().with_name("clockfix")
 
 _warned = False
 _warn_lock = threading.Lock()
@@ -93,8 +100,12 @@ def apply_clock(layout: Layout, mode: ClockMode) -> Layout:
     if lib is None:
         warn_missing()
         return layout
-    binds = layout.ro_binds
+    binds = [*layout.ro_binds, (_SLEEP_FIX_DIR, SLEEP_FIX_MOUNT)]
     if not lib.startswith("/usr/"):
-        binds = [*binds, (Path(lib), _LIB_MOUNT)]
+        binds.append((Path(lib), _LIB_MOUNT))
         lib = _LIB_MOUNT
-    return replace(layout, env={**layout.env, **faketime_env(layout.clock, lib)}, ro_binds=binds)
+    # First on the path, so that the fix is the sitecustomize every Python of the sandbox starts.
+    path = layout.env.get("PYTHONPATH")
+    env = {**layout.env, **faketime_env(layout.clock, lib)}
+    env["PYTHONPATH"] = f"{SLEEP_FIX_MOUNT}:{path}" if path else SLEEP_FIX_MOUNT
+    return replace(layout, env=env, ro_binds=binds)

@@ -1,5 +1,6 @@
 # mypy: ignore-errors
-"""Imported by every Python process of a graded test run (this directory leads PYTHONPATH there).
+"""Imported by every Python process of a sandbox on the task clock (``swegym.sandbox.clock``
+puts this directory on its PYTHONPATH): agent sessions and graded test runs alike.
 
 Under the task clock (libfaketime with DONT_FAKE_MONOTONIC, see ``swegym.sandbox.clock``),
 libfaketime 0.9.10 rewrites the absolute deadline of ``clock_nanosleep(CLOCK_MONOTONIC,
