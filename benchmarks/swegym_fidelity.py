@@ -16,12 +16,14 @@ An empty ``SWEGYM_CACHE_DIR`` makes swegym build every env. Each validator gets 
 cache of its own, empty at the start (``--out-dir``/uv-swegym and uv-naive), so neither finds
 the other's downloads warm. ``--out-dir DIR`` keeps swegym's results journal there: a run that
 is stopped resumes where it stopped (its wall time is then the sum of the parts' per-instance
-seconds over the workers, and says so). ``--naive-per-repo N`` runs the naive validator on the
-first N instances of each repository only; the speed-up is then measured on that subset, where
-swegym's per-instance seconds include an env build only for the instance that built it. Over
-the whole set, the naive validator's cost is extrapolated from that subset (it shares nothing,
-so its mean per instance carries over) against swegym's measured instance-seconds; each env
-swegym built is compared with plain uv's builds of the same recipe for that env's instances.
+seconds over the workers, and says so). ``--naive-per-repo N`` runs the naive validator on N
+instances of each repository only, evenly spaced over its instances (its eras and versions);
+the speed-up is then measured on that subset, where swegym's per-instance seconds include an
+env build only for the instance that built it. Over the whole set, the naive validator's cost
+is estimated per repository from that sample (it shares nothing, so a repository's mean per
+instance carries over to its other instances), against swegym's measured instance-seconds and,
+in an uninterrupted run, its measured wall time; each env swegym built is compared with plain
+uv's builds of the same recipe for that env's instances.
 """
 
 from __future__ import annotations
@@ -66,6 +68,19 @@ def pick(tasks: list[Task], repos: list[str], per_repo: int) -> list[Task]:
     return [t for row in itertools.zip_longest(*groups) for t in row if t is not None]
 
 
+def spread(tasks: list[Task], repos: list[str], per_repo: int) -> list[Task]:
+    """``per_repo`` instances of each repository, evenly spaced over its instances by id (so over
+    its eras and versions: the naive validator's sample, from which its whole-set cost is
+    estimated), round-robin over the repositories; 0: all of them."""
+    groups: list[list[Task]] = []
+    for word in repos:
+        mine = sorted((t for t in tasks if word.lower() in t.repo.lower()), key=lambda t: t.instance_id)
+        if per_repo and per_repo < len(mine):
+            mine = [mine[int((i + 0.5) * len(mine) / per_repo)] for i in range(per_repo)]
+        groups.append(mine)
+    return [t for row in itertools.zip_longest(*groups) for t in row if t is not None]
+
+
 def mirrors_from(items: list[str], root: Path | None, tasks: list[Task]) -> dict[str, str]:
     """``--mirror`` items, plus ``root/owner+name/repo`` (or ``root/owner__name``) clones."""
     out = parse_mirrors(items)
@@ -87,15 +102,18 @@ def run_swegym(
 ) -> dict[str, Any]:
     """swegym's validation of ``rows``: wall time, each result, and the env / repo disk figures.
 
-    Not ``fresh``: results already in the journal next to ``out`` are kept (a resumed run); the
-    wall time is then the per-instance seconds summed over the workers (``wall_estimated``)."""
+    Not ``fresh``: results already in the journal next to ``out`` are kept (a resumed run); when
+    there were any, the wall time is the per-instance seconds summed over the workers
+    (``wall_estimated``), else it is measured."""
+    journal = out.with_name(out.name + ".results.jsonl")
+    resumed = not fresh and journal.exists() and journal.stat().st_size > 0
     t0 = time.perf_counter()
     with _uv_cache(out.parent / "uv-swegym"):
         summary = validate_tasks(
             rows, out, runs=1, workers=workers, mirrors=mirrors, fresh=fresh, quiet=True,
             date_check=date_check,
         )  # fmt: skip
-    wall, resumed = time.perf_counter() - t0, not fresh
+    wall = time.perf_counter() - t0
     if resumed:
         wall = sum(r.seconds for r in summary.results) / workers
     return {"wall_s": wall, "wall_estimated": resumed, "results": summary.results, **disk(rows, mirrors)}
@@ -119,7 +137,13 @@ def swegym_from(path: Path, rows: list[Task], mirrors: dict[str, str]) -> dict[s
     """The swegym half of an earlier run's JSON (same ``SWEGYM_CACHE_DIR``: its envs are found)."""
     data = json.loads(path.read_text())
     results = [ValidationResult.model_validate(r) for r in data["swegym_results"]]
-    return {"wall_s": data["totals"]["swegym_wall_s"], "results": results, **disk(rows, mirrors)}
+    totals = data["totals"]
+    return {
+        "wall_s": totals["swegym_wall_s"],
+        "wall_estimated": bool(totals.get("swegym_wall_estimated")),
+        "results": results,
+        **disk(rows, mirrors),
+    }
 
 
 def disk(rows: list[Task], mirrors: dict[str, str]) -> dict[str, Any]:
@@ -264,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out_dir or Path(tempfile.mkdtemp(prefix="swegym-fidelity-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"{len(rows)} instances: {', '.join(t.instance_id for t in rows)}", file=sys.stderr)
-    naive_rows = pick(rows, words, args.naive_per_repo)
+    naive_rows = spread(rows, words, args.naive_per_repo)
     if args.naive_only:
         alone = run_naive(naive_rows, mirrors, args.workers, work / "naive-logs")
         results = [vars(r) for r in alone["results"]]
@@ -342,26 +366,37 @@ def naive_totals(naive: dict[str, Any], sw: dict[str, Any], same_rows: bool) -> 
     }
     if same_rows and not sw.get("wall_estimated"):
         out["speedup_vs_naive"] = round(naive["wall_s"] / sw["wall_s"], 2) if sw["wall_s"] else None
-    out.update(_whole_set(nres, sw))
+    out.update(_whole_set(nres, {**sw, "naive_wall_s": naive["wall_s"]}))
     return out
 
 
 def _whole_set(nres: list[NaiveResult], sw: dict[str, Any]) -> dict[str, Any]:
-    """The naive validator's cost over the whole set, extrapolated from its subset (it shares
-    nothing between instances, so its per-instance mean carries over), against swegym's measured
-    instance-seconds over every instance; and each env swegym built against plain uv's builds of
-    the same recipe (the naive venvs of that env's instances, their mean)."""
+    """The naive validator's cost over the whole set, estimated from its sample per repository
+    (it shares nothing between instances, so a repository's mean per instance carries over to
+    that repository's other instances; a repository it did not sample takes the overall mean),
+    against swegym's measured instance-seconds over every instance, and the same for wall time
+    (the naive wall scaled by the same factor, against swegym's measured wall); and each env
+    swegym built against plain uv's builds of the same recipe (the naive venvs of that env's
+    instances, their mean)."""
     out: dict[str, Any] = {}
     sw_res: list[ValidationResult] = sw["results"]
     if nres and sw_res:
-        per_instance = sum(r.seconds for r in nres) / len(nres)
+        overall = sum(r.seconds for r in nres) / len(nres)
+        means: dict[str, list[float]] = {}
+        for r in nres:
+            means.setdefault(_repo_of(r.instance_id), []).append(r.seconds)
+        estimate = sum(statistics.mean(means.get(_repo_of(r.instance_id), [overall])) for r in sw_res)
         sw_total = sum(r.seconds for r in sw_res)
-        out["naive_instance_s_mean"] = round(per_instance, 1)
-        out["whole_set_naive_instance_s_extrapolated"] = round(per_instance * len(sw_res), 1)
+        out["naive_instance_s_mean"] = round(overall, 1)
+        out["whole_set_naive_instance_s_extrapolated"] = round(estimate, 1)
         out["whole_set_swegym_instance_s"] = round(sw_total, 1)
-        out["speedup_vs_naive_whole_set_extrapolated"] = (
-            round(per_instance * len(sw_res) / sw_total, 2) if sw_total else None
-        )
+        out["speedup_vs_naive_whole_set_extrapolated"] = round(estimate / sw_total, 2) if sw_total else None
+        sampled = sum(r.seconds for r in nres)
+        if naive_wall := float(sw.get("naive_wall_s") or 0.0):
+            wall = naive_wall * estimate / sampled
+            out["whole_set_naive_wall_s_extrapolated"] = round(wall, 1)
+            if sw.get("wall_s") and not sw.get("wall_estimated"):
+                out["speedup_vs_naive_wall_whole_set_extrapolated"] = round(wall / float(sw["wall_s"]), 2)
     plain: dict[str, list[float]] = {}
     for r in nres:
         env = sw.get("env_of", {}).get(r.instance_id)
@@ -377,6 +412,11 @@ def _whole_set(nres: list[NaiveResult], sw: dict[str, Any]) -> dict[str, Any]:
         out["env_build_ratio_vs_plain_uv"] = round(sum(a for a, _ in pairs) / sum(b for _, b in pairs), 2)
         out["env_build_ratio_vs_plain_uv_median"] = _median([a / b for a, b in pairs])
     return out
+
+
+def _repo_of(instance_id: str) -> str:
+    """``owner__name-123`` -> ``owner__name``: the repository part of an instance id."""
+    return instance_id.rsplit("-", 1)[0]
 
 
 def _env_share(sw: dict[str, Any], task: Task) -> float:
