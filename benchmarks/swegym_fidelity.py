@@ -123,6 +123,7 @@ def run_swegym(
 def _uv_cache(path: Path) -> Iterator[None]:
     """uv's package cache at ``path`` while the block runs (each validator gets its own)."""
     old = os.environ.get("UV_CACHE_DIR")
+    path.mkdir(parents=True, exist_ok=True)  # the naive validator binds it into its sandbox
     os.environ["UV_CACHE_DIR"] = str(path)
     try:
         yield
@@ -380,6 +381,7 @@ def _whole_set(nres: list[NaiveResult], sw: dict[str, Any]) -> dict[str, Any]:
     instances, their mean)."""
     out: dict[str, Any] = {}
     sw_res: list[ValidationResult] = sw["results"]
+    nres = [r for r in nres if r.status != "error"]  # a run that broke early says nothing of cost
     if nres and sw_res:
         overall = sum(r.seconds for r in nres) / len(nres)
         means: dict[str, list[float]] = {}
