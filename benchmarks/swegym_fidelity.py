@@ -58,25 +58,17 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "swegym_fidelity.jso
 MB = 2**20
 
 
-def pick(tasks: list[Task], repos: list[str], per_repo: int) -> list[Task]:
-    """The first ``per_repo`` instances (by id) of each repository whose name holds a ``repos``
-    word, taken round-robin over the repositories (a run stopped early has covered each)."""
-    groups: list[list[Task]] = []
-    for word in repos:
-        mine = sorted((t for t in tasks if word.lower() in t.repo.lower()), key=lambda t: t.instance_id)
-        groups.append(mine[:per_repo] if per_repo else mine)
-    return [t for row in itertools.zip_longest(*groups) for t in row if t is not None]
-
-
-def spread(tasks: list[Task], repos: list[str], per_repo: int) -> list[Task]:
-    """``per_repo`` instances of each repository, evenly spaced over its instances by id (so over
-    its eras and versions: the naive validator's sample, from which its whole-set cost is
-    estimated), round-robin over the repositories; 0: all of them."""
+def pick(tasks: list[Task], repos: list[str], per_repo: int, *, evenly: bool = False) -> list[Task]:
+    """``per_repo`` instances (0: all) of each repository whose name holds a ``repos`` word, taken
+    round-robin over the repositories (a run stopped early has covered each): the first by id, or
+    ``evenly`` spaced over its instances by id (over its eras and versions: the naive validator's
+    sample, from which its whole-set cost is estimated)."""
     groups: list[list[Task]] = []
     for word in repos:
         mine = sorted((t for t in tasks if word.lower() in t.repo.lower()), key=lambda t: t.instance_id)
         if per_repo and per_repo < len(mine):
-            mine = [mine[int((i + 0.5) * len(mine) / per_repo)] for i in range(per_repo)]
+            spaced = [mine[int((i + 0.5) * len(mine) / per_repo)] for i in range(per_repo)]
+            mine = spaced if evenly else mine[:per_repo]
         groups.append(mine)
     return [t for row in itertools.zip_longest(*groups) for t in row if t is not None]
 
@@ -289,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out_dir or Path(tempfile.mkdtemp(prefix="swegym-fidelity-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"{len(rows)} instances: {', '.join(t.instance_id for t in rows)}", file=sys.stderr)
-    naive_rows = spread(rows, words, args.naive_per_repo)
+    naive_rows = pick(rows, words, args.naive_per_repo, evenly=True)
     if args.naive_only:
         alone = run_naive(naive_rows, mirrors, args.workers, work / "naive-logs")
         results = [vars(r) for r in alone["results"]]
@@ -367,11 +359,11 @@ def naive_totals(naive: dict[str, Any], sw: dict[str, Any], same_rows: bool) -> 
     }
     if same_rows and not sw.get("wall_estimated"):
         out["speedup_vs_naive"] = round(naive["wall_s"] / sw["wall_s"], 2) if sw["wall_s"] else None
-    out.update(_whole_set(nres, {**sw, "naive_wall_s": naive["wall_s"]}))
+    out.update(_whole_set(nres, float(naive["wall_s"]), sw))
     return out
 
 
-def _whole_set(nres: list[NaiveResult], sw: dict[str, Any]) -> dict[str, Any]:
+def _whole_set(nres: list[NaiveResult], naive_wall: float, sw: dict[str, Any]) -> dict[str, Any]:
     """The naive validator's cost over the whole set, estimated from its sample per repository
     (it shares nothing between instances, so a repository's mean per instance carries over to
     that repository's other instances; a repository it did not sample takes the overall mean),
@@ -394,7 +386,7 @@ def _whole_set(nres: list[NaiveResult], sw: dict[str, Any]) -> dict[str, Any]:
         out["whole_set_swegym_instance_s"] = round(sw_total, 1)
         out["speedup_vs_naive_whole_set_extrapolated"] = round(estimate / sw_total, 2) if sw_total else None
         sampled = sum(r.seconds for r in nres)
-        if naive_wall := float(sw.get("naive_wall_s") or 0.0):
+        if naive_wall:
             wall = naive_wall * estimate / sampled
             out["whole_set_naive_wall_s_extrapolated"] = round(wall, 1)
             if sw.get("wall_s") and not sw.get("wall_estimated"):
